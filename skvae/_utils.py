@@ -1,0 +1,87 @@
+"""Private helpers shared by the estimators: devices, seeds and image shapes."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ... into a device.
+
+    ``"auto"`` picks CUDA when it is available, else the CPU. Asking for CUDA on a
+    machine without it is an error rather than a silent fallback.
+    """
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine; use device='cpu' or device='auto'."
+        )
+    return resolved
+
+
+def draw_seed(random_state) -> int:
+    """Draw a 31-bit seed from ``random_state`` without touching global RNG state.
+
+    ``None`` draws fresh OS entropy instead of numpy's global ``RandomState``,
+    so an unseeded fit never advances the global stream.
+    """
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**31 - 1))
+    return int(check_random_state(random_state).randint(2**31 - 1))
+
+
+def make_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
+    """A private torch generator seeded with ``seed``."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(seed))
+    return generator
+
+
+@contextlib.contextmanager
+def seeded_torch(seed: int) -> Iterator[None]:
+    """Seed torch's global RNG inside the block and restore it afterwards.
+
+    Layer initialisation and dropout draw from torch's global generator; forking
+    it keeps fits reproducible without changing the caller's RNG state.
+    """
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(seed))
+        yield
+
+
+def resolve_image_shape(image_shape, n_features: int) -> tuple[int, int, int]:
+    """Validate an explicit ``image_shape`` against the number of features.
+
+    ``(H, W)`` means one channel; ``(C, H, W)`` is channels first.
+    """
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(
+            f"image_shape must be (H, W) or (C, H, W) of positive ints, got {image_shape!r}."
+        )
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"image_shape={image_shape!r} holds {math.prod(shape)} values per image but "
+            f"X has {n_features} features per sample."
+        )
+    return shape
+
+
+def square_side(n_features: int) -> int | None:
+    """The side of a square one-channel image with ``n_features`` pixels, if any."""
+    side = math.isqrt(n_features)
+    return side if side * side == n_features else None

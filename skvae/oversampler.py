@@ -1,0 +1,441 @@
+"""VAEOversampler: one VAE per class behind imbalanced-learn's ``fit_resample``."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, OrderedDict
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import check_sampling_strategy, check_target_type
+from imblearn.utils._validation import ArraysTransformer
+from sklearn.base import _fit_context
+from sklearn.preprocessing import label_binarize
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._utils import (
+    draw_seed,
+    make_generator,
+    resolve_device,
+    resolve_image_shape,
+    seeded_torch,
+    square_side,
+)
+from .latent import make_latent_sampler
+from .nn import MLPVAE, VAE, ConvVAE, train_vae
+
+_IMBLEARN_STRATEGIES = {"auto", "minority", "not minority", "not majority", "all"}
+
+
+class VAEOversampler(BaseOverSampler):
+    """Over-sample every class with its own variational auto-encoder.
+
+    The method of Garay-Maestre, Gallego and Calvo-Zaragoza (2019), "Data
+    Augmentation via Variational Auto-Encoders": one VAE is trained on each
+    class's rows only; decoding codes drawn from its latent space gives new rows
+    that carry that class's label.
+
+    Parameters
+    ----------
+    latent : int, default=3
+        Size of each VAE's latent space (the paper: 2, 3, 4 or 8).
+    sampling_strategy : "augment", float, str, dict or callable, default="augment"
+        How many rows to generate per class.
+
+        - ``"augment"`` (default, skvae's own): every class ends with
+          ``n_max + extra`` rows, ``n_max`` being the largest class count and
+          ``extra`` set by ``augment_size``. On balanced data (the paper's case)
+          this adds ``extra`` rows to every class; on imbalanced data it balances
+          first, then adds ``extra``. It never resamples nothing.
+        - anything else is passed to imbalanced-learn and keeps its semantics
+          exactly (``"auto"``, ``"minority"``, ``"not minority"``,
+          ``"not majority"``, ``"all"``, a float for binary problems, a dict
+          ``{class: n_samples_after}``, or a callable ``y -> dict``). Note that
+          on balanced data these add nothing.
+    augment_size : int or float, default=1.0
+        ``extra`` for ``sampling_strategy="augment"``: an ``int`` is a number of
+        synthetic rows per class, a ``float`` a multiple of ``n_max`` (``1.0``
+        doubles a balanced data set). Ignored by other strategies.
+    image_shape : "auto", None or tuple of int, default="auto"
+        How to read a row of ``X``: ``(H, W)`` or ``(C, H, W)``, channels first,
+        with even ``H`` and ``W``; the data must lie in [0, 1]. ``"auto"`` reads
+        rows as square one-channel images when ``n_features`` is the square of an
+        even number and every value lies in [0, 1] (MNIST's 784, digits' 64), and
+        as tabular features otherwise. ``None`` always means tabular.
+    vae : {"auto", "conv", "mlp"} or callable, default="auto"
+        The network. ``"conv"`` is the paper's :class:`~skvae.nn.ConvVAE`
+        (needs an image shape), ``"mlp"`` an :class:`~skvae.nn.MLPVAE` with a
+        Gaussian likelihood on standardised features, ``"auto"`` picks by
+        ``image_shape``. A callable ``vae(input_shape, latent) -> skvae.nn.VAE``
+        brings one's own encoder and decoder (see :class:`skvae.nn.VAE`); a
+        ``"bernoulli"`` likelihood needs data in [0, 1], a ``"gaussian"`` one is
+        fed standardised features.
+    beta : float, default=1.0
+        Weight of the KL term in the ELBO.
+    max_epochs : int, default=200
+        Most epochs per class-VAE (unless ``min_steps`` needs more).
+    min_steps : int, default=0
+        Least optimiser steps per class-VAE before early stopping may stop. A
+        class of 4 images makes one step per epoch; epochs alone under-train it.
+    patience : int, default=20
+        Epochs without improvement of the validation loss before stopping.
+    lr : float, default=1e-3
+        RMSprop learning rate (the paper).
+    batch_size : int, default=100
+        Mini-batch size (the paper).
+    validation_fraction : float, default=0.15
+        Share of each class held out for early stopping (the paper: 15%). The
+        class gets ``round(validation_fraction * n_c)`` validation rows; when that
+        is 0 (e.g. fewer than 4 rows at 0.15) or would leave no training row, the
+        class trains on all its rows and early stopping watches the training loss.
+    latent_sampler : {"prior", "uniform", "gmm"} or sampler, default="prior"
+        Where codes are drawn: the prior N(0, I) (the paper),
+        :class:`~skvae.latent.UniformSampler` (the authors' code),
+        :class:`~skvae.latent.GaussianMixtureSampler` on the class's codes, or an
+        instance such as ``PriorSampler(scale=0.7)`` (a truncated prior).
+    device : str, default="cpu"
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``. Fitted VAEs are kept on
+        the CPU, so a sampler fitted on a GPU pickles and loads anywhere.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, splits, training noise and generation. The same
+        value gives the same output on CPU; global RNG state is left untouched.
+    verbose : int, default=0
+        ``1`` prints one line per class, ``2`` also every epoch.
+
+    Attributes
+    ----------
+    sampling_strategy_ : OrderedDict
+        Number of rows generated per class.
+    classes_ : ndarray
+        Sorted class labels.
+    vaes_ : dict
+        Fitted :class:`skvae.nn.VAE` per class (on the CPU, in eval mode).
+    histories_ : dict
+        Per class, the :class:`skvae.nn.TrainResult` of its training.
+    latent_samplers_ : dict
+        Per class, the fitted latent sampler.
+    n_features_in_ : int
+        Number of features seen during fit.
+    image_shape_ : tuple of int or None
+        The image shape used, or ``None`` for tabular data.
+
+    Examples
+    --------
+    >>> from skvae import VAEOversampler
+    >>> from skvae.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X, y = X[:100], y[:100]
+    >>> sampler = VAEOversampler(latent=2, max_epochs=2, augment_size=3,
+    ...                          random_state=0)
+    >>> X_res, y_res = sampler.fit_resample(X, y)
+    >>> X_res.shape
+    (160, 64)
+    >>> sampler.sample(5, y[0]).shape
+    (5, 64)
+    """
+
+    _parameter_constraints: dict = {
+        "latent": [Interval(Integral, 1, None, closed="left")],
+        "sampling_strategy": [
+            Interval(Real, 0, 1, closed="right"),
+            StrOptions(_IMBLEARN_STRATEGIES | {"augment"}),
+            dict,
+            callable,
+        ],
+        "augment_size": [
+            Interval(Integral, 0, None, closed="left"),
+            Interval(Real, 0, None, closed="left"),
+        ],
+        "image_shape": [StrOptions({"auto"}), None, tuple, list],
+        "vae": [StrOptions({"auto", "conv", "mlp"}), callable],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "min_steps": [Interval(Integral, 0, None, closed="left")],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "latent_sampler": [
+            StrOptions({"prior", "uniform", "gmm"}),
+            HasMethods(["fit", "sample"]),
+        ],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        latent: int = 3,
+        *,
+        sampling_strategy="augment",
+        augment_size: int | float = 1.0,
+        image_shape="auto",
+        vae="auto",
+        beta: float = 1.0,
+        max_epochs: int = 200,
+        min_steps: int = 0,
+        patience: int = 20,
+        lr: float = 1e-3,
+        batch_size: int = 100,
+        validation_fraction: float = 0.15,
+        latent_sampler="prior",
+        device="cpu",
+        random_state=None,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.latent = latent
+        self.augment_size = augment_size
+        self.image_shape = image_shape
+        self.vae = vae
+        self.beta = beta
+        self.max_epochs = max_epochs
+        self.min_steps = min_steps
+        self.patience = patience
+        self.lr = lr
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.latent_sampler = latent_sampler
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ API
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, **params) -> VAEOversampler:
+        """Validate the input and compute ``sampling_strategy_`` (no training).
+
+        Use :meth:`fit_resample`; ``fit`` exists for imbalanced-learn's API.
+        """
+        X, y, _ = self._check_X_y(X, y)
+        self.sampling_strategy_ = self._sampling_targets(y)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_resample(self, X, y, **params):
+        """Train one VAE per class and return the data with generated rows added.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows (numpy, pandas or lists).
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        X_resampled : array-like of shape (n_samples_new, n_features)
+            The original rows first, then the generated rows class by class in
+            sorted class order; same container and dtype as ``X``.
+        y_resampled : array-like of shape (n_samples_new,)
+            The matching labels.
+        """
+        check_classification_targets(y)
+        arrays_transformer = ArraysTransformer(X, y)
+        X, y, binarize_y = self._check_X_y(X, y)
+        self.sampling_strategy_ = self._sampling_targets(y)
+        X_res, y_res = self._fit_resample(X, y)
+        if binarize_y:
+            y_res = label_binarize(y_res, classes=np.unique(y))
+        return arrays_transformer.transform(X_res, y_res)
+
+    def sample(self, n_samples: int, class_label, random_state=None) -> np.ndarray:
+        """Generate ``n_samples`` rows of one class with the fitted VAE.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of rows to generate.
+        class_label : object
+            A label seen during fit.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the latent draws.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_in_), float32
+        """
+        check_is_fitted(self, "vaes_")
+        if class_label not in self.vaes_:
+            raise ValueError(
+                f"Unknown class {class_label!r}; the fitted classes are {list(self.classes_)}."
+            )
+        n_samples = int(n_samples)
+        if n_samples < 0:
+            raise ValueError(f"n_samples must be >= 0, got {n_samples}.")
+        rng = np.random.RandomState(draw_seed(random_state))
+        vae = self.vaes_[class_label]
+        z = self.latent_samplers_[class_label].sample(n_samples, rng)
+        with torch.inference_mode():
+            out = vae.generate(torch.as_tensor(z, dtype=torch.float32)).reshape(n_samples, -1)
+        out = out.numpy()
+        if class_label in self.scalers_:
+            mean, scale = self.scalers_[class_label]
+            out = out * scale + mean
+        return out.astype(np.float32, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Dense, finite, numeric rows only: a VAE cannot train on sparse, NaN or text.
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.string = False
+        return tags
+
+    # ------------------------------------------------------------ internals
+    def _check_X_y(self, X, y, accept_sparse=None):
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X, y = validate_data(
+            self,
+            X=X,
+            y=y,
+            reset=True,
+            accept_sparse=False,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+        )
+        n_classes = len(np.unique(y))
+        if n_classes < 2:
+            raise ValueError(
+                f"VAEOversampler needs at least 2 classes in y, got {n_classes} class."
+            )
+        return X, y, binarize_y
+
+    def _sampling_targets(self, y) -> OrderedDict:
+        """Rows to generate per class, sorted by class."""
+        if isinstance(self.sampling_strategy, str) and self.sampling_strategy == "augment":
+            counts = Counter(y)
+            n_max = max(counts.values())
+            if isinstance(self.augment_size, Integral):
+                extra = int(self.augment_size)
+            else:
+                extra = int(round(float(self.augment_size) * n_max))
+            return OrderedDict(
+                (c, n_max + extra - counts[c]) for c in sorted(counts)
+            )
+        return check_sampling_strategy(self.sampling_strategy, y, self._sampling_type)
+
+    def _resolve_image_shape(self, X) -> tuple[int, int, int] | None:
+        n_features = X.shape[1]
+        in_unit = bool(X.min() >= 0.0 and X.max() <= 1.0)
+        if self.image_shape is None:
+            return None
+        if isinstance(self.image_shape, str):  # "auto"
+            side = square_side(n_features)
+            if side is not None and side % 2 == 0 and in_unit:
+                return (1, side, side)
+            return None
+        shape = resolve_image_shape(self.image_shape, n_features)
+        if shape[1] % 2 or shape[2] % 2:
+            raise ValueError(
+                f"image_shape={self.image_shape!r}: the convolutional VAE needs an even "
+                "height and width."
+            )
+        if not in_unit:
+            raise ValueError(
+                "Image data must lie in [0, 1] (the VAE's binary cross-entropy needs it); "
+                f"X spans [{X.min():.4g}, {X.max():.4g}]. Scale it, e.g. divide 8-bit "
+                "images by 255, or set image_shape=None for tabular data."
+            )
+        return shape
+
+    def _build_vae(self, image_shape, n_features: int) -> VAE:
+        if callable(self.vae):
+            input_shape = image_shape if image_shape is not None else (n_features,)
+            vae = self.vae(input_shape, self.latent)
+            if not isinstance(vae, VAE):
+                raise TypeError(
+                    f"vae callable must return a skvae.nn.VAE, got {type(vae).__name__}."
+                )
+            return vae
+        kind = self.vae
+        if kind == "auto":
+            kind = "conv" if image_shape is not None else "mlp"
+        if kind == "conv":
+            if image_shape is None:
+                raise ValueError(
+                    "vae='conv' needs image data: set image_shape=(C, H, W) (data in [0, 1])."
+                )
+            return ConvVAE(image_shape, self.latent)
+        return MLPVAE(n_features, self.latent)
+
+    def _fit_resample(self, X, y, **params):
+        rng = np.random.RandomState(draw_seed(self.random_state))
+        device = resolve_device(self.device)
+        self.image_shape_ = self._resolve_image_shape(X)
+        self.classes_ = np.unique(y)
+        self.vaes_, self.histories_, self.scalers_, self.latent_samplers_ = {}, {}, {}, {}
+        for label in self.classes_:
+            self._fit_class(label, X[y == label], int(rng.randint(2**31 - 1)), device)
+
+        X_parts, y_parts = [X], [y]
+        for label, n_new in self.sampling_strategy_.items():
+            if n_new > 0:
+                X_parts.append(self.sample(n_new, label, random_state=rng).astype(X.dtype))
+                y_parts.append(np.full(n_new, label, dtype=y.dtype))
+        return np.concatenate(X_parts), np.concatenate(y_parts)
+
+    def _fit_class(self, label, X_class: np.ndarray, seed: int, device: torch.device) -> None:
+        """Train, store and fit the latent sampler of one class's VAE."""
+        start = time.perf_counter()
+        n_features = X_class.shape[1]
+        with seeded_torch(seed):
+            vae = self._build_vae(self.image_shape_, n_features)
+        data = X_class.astype(np.float32)
+        if vae.likelihood == "gaussian":
+            mean = data.mean(axis=0)
+            scale = data.std(axis=0)
+            scale[scale < 1e-8] = 1.0
+            data = (data - mean) / scale
+            self.scalers_[label] = (mean, scale)
+        elif data.min() < 0 or data.max() > 1:
+            raise ValueError(
+                "A VAE with a bernoulli likelihood needs data in [0, 1]; "
+                f"class {label!r} spans [{data.min():.4g}, {data.max():.4g}]."
+            )
+        generator = make_generator(seed)
+        Xt = torch.as_tensor(data).reshape(len(data), *vae.input_shape).to(device)
+        n = len(Xt)
+        n_valid = int(round(self.validation_fraction * n))
+        if n_valid >= n:
+            n_valid = 0
+        order = torch.randperm(n, generator=generator).to(device)
+        X_valid, X_train = Xt[order[:n_valid]], Xt[order[n_valid:]]
+
+        def show_epoch(entry: dict) -> None:
+            print(f"[VAEOversampler] class {label!r} {entry}")
+
+        vae.to(device)
+        result = train_vae(
+            vae,
+            X_train,
+            X_valid if n_valid else None,
+            max_epochs=self.max_epochs,
+            min_steps=self.min_steps,
+            patience=self.patience,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            beta=self.beta,
+            generator=generator,
+            callback=show_epoch if self.verbose and self.verbose > 1 else None,
+        )
+        with torch.inference_mode():
+            codes, _ = vae.encode(Xt)
+        vae.cpu()
+        self.vaes_[label] = vae
+        self.histories_[label] = result
+        self.latent_samplers_[label] = make_latent_sampler(self.latent_sampler).fit(
+            codes.cpu().numpy()
+        )
+        if self.verbose:
+            print(
+                f"[VAEOversampler] class {label!r}: {n - n_valid} train / {n_valid} valid "
+                f"rows, {len(result.history)} epochs, {result.n_steps} steps, best loss "
+                f"{result.best_loss:.4g} at epoch {result.best_epoch} "
+                f"({time.perf_counter() - start:.1f}s)"
+            )

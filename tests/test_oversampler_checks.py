@@ -1,0 +1,35 @@
+"""imbalanced-learn's and scikit-learn's estimator checks on VAEOversampler."""
+
+from imblearn.utils.estimator_checks import (
+    parametrize_with_checks as imblearn_parametrize_with_checks,
+)
+from sklearn.utils.estimator_checks import (
+    parametrize_with_checks as sklearn_parametrize_with_checks,
+)
+
+from skvae import VAEOversampler
+
+
+def _fast_sampler() -> VAEOversampler:
+    return VAEOversampler(latent=2, max_epochs=2, patience=1, random_state=0)
+
+
+def _expected_failures(estimator) -> dict[str, str]:
+    return {
+        # imbalanced-learn runs this check whenever a sampler takes dataframes, even
+        # with the sparse tag off. A VAE trains on dense tensors; sparse input is
+        # refused with a TypeError naming the problem (see test_oversampler.py).
+        "check_samplers_pandas_sparse": "sparse input is refused: VAEs need dense data",
+    }
+
+
+@imblearn_parametrize_with_checks(
+    [_fast_sampler()], expected_failed_checks=_expected_failures
+)
+def test_imblearn_checks(estimator, check):
+    check(estimator)
+
+
+@sklearn_parametrize_with_checks([_fast_sampler()])
+def test_sklearn_checks(estimator, check):
+    check(estimator)
