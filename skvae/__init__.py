@@ -1,6 +1,31 @@
-"""skvae: data augmentation with per-class variational auto-encoders, scikit-learn style."""
+"""skvae: data augmentation with per-class variational auto-encoders, scikit-learn style.
 
+Public API
+----------
+VAEOversampler
+    imbalanced-learn over-sampler training one VAE per class.
+CNNClassifier
+    The paper's CNN as a scikit-learn compatible skorch classifier.
+RandomAffine
+    Batched, seeded rotation / shift augmentation in torch.
+BalancedSubsetSplit
+    Class-balanced training subsets with a fixed test subset, as ``cv=``.
+load_mnist, load_digits
+    The paper's data set and the embedded 8x8 default.
+"""
+
+from .augment import RandomAffine
+from .classifier import CNNClassifier
+from .datasets import load_digits, load_mnist
+from .model_selection import BalancedSubsetSplit
 from .oversampler import VAEOversampler
 
-__all__ = ["VAEOversampler"]
+__all__ = [
+    "BalancedSubsetSplit",
+    "CNNClassifier",
+    "RandomAffine",
+    "VAEOversampler",
+    "load_digits",
+    "load_mnist",
+]
 __version__ = "0.1.0"

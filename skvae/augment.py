@@ -77,9 +77,7 @@ def _check_images(x: Any) -> None:
 
 def _check_choice(value: Any, name: str, choices: Any) -> None:
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(
-            f"{name} must be one of {sorted(choices)}, got {value!r}."
-        )
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}.")
 
 
 def _check_real(value: Any, name: str, low: float, high: float) -> float:
@@ -98,15 +96,11 @@ def _check_scale(scale: Any) -> tuple[float, float] | None:
     try:
         lo, hi = scale
     except (TypeError, ValueError):
-        raise ValueError(
-            f"scale must be None or a pair (min, max), got {scale!r}."
-        ) from None
+        raise ValueError(f"scale must be None or a pair (min, max), got {scale!r}.") from None
     lo = _check_real(lo, "scale[0]", 0.0, math.inf)
     hi = _check_real(hi, "scale[1]", 0.0, math.inf)
     if not (0.0 < lo <= hi):
-        raise ValueError(
-            f"scale must satisfy 0 < scale[0] <= scale[1], got {scale!r}."
-        )
+        raise ValueError(f"scale must satisfy 0 < scale[0] <= scale[1], got {scale!r}.")
     return lo, hi
 
 
@@ -125,8 +119,7 @@ def _as_param(value: Any, n: int, name: str) -> torch.Tensor:
     t = t.detach().to(device="cpu", dtype=torch.float64)
     if t.ndim > 1 or (t.ndim == 1 and t.shape[0] not in (1, n)):
         raise ValueError(
-            f"{name} must be a scalar or have shape ({n},), "
-            f"got shape {tuple(t.shape)}."
+            f"{name} must be a scalar or have shape ({n},), got shape {tuple(t.shape)}."
         )
     if not torch.isfinite(t).all():
         raise ValueError(f"{name} must be finite.")
@@ -256,9 +249,7 @@ def affine_transform(
     out = out.to(x.dtype)
     # grid_sample returns a contiguous tensor; keep channels_last callers
     # (e.g. a CNN trained in channels_last) on their fast path.
-    if not x.is_contiguous() and x.is_contiguous(
-        memory_format=torch.channels_last
-    ):
+    if not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
         out = out.contiguous(memory_format=torch.channels_last)
     return out
 
@@ -348,9 +339,7 @@ class RandomAffine(BaseEstimator):
         return {
             "degrees": _check_real(self.degrees, "degrees", 0.0, math.inf),
             "width_shift": _check_real(self.width_shift, "width_shift", 0.0, 1.0),
-            "height_shift": _check_real(
-                self.height_shift, "height_shift", 0.0, 1.0
-            ),
+            "height_shift": _check_real(self.height_shift, "height_shift", 0.0, 1.0),
             "scale": _check_scale(self.scale),
             "shear": _check_shear(self.shear),
         }
@@ -402,9 +391,7 @@ class RandomAffine(BaseEstimator):
         device = generator.device if generator is not None else "cpu"
         # Always five draws per image, in a fixed order, so that a seed maps
         # to the same parameters whichever ranges are zero.
-        u = torch.rand(
-            (int(n), 5), generator=generator, dtype=torch.float64, device=device
-        )
+        u = torch.rand((int(n), 5), generator=generator, dtype=torch.float64, device=device)
 
         def symmetric(col: int, half_width: float) -> torch.Tensor:
             return (2.0 * u[:, col] - 1.0) * half_width
@@ -418,9 +405,7 @@ class RandomAffine(BaseEstimator):
             "shear": symmetric(4, p["shear"]),
         }
 
-    def __call__(
-        self, x: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Augment a batch, each image with its own random parameters.
 
         Parameters
@@ -452,6 +437,4 @@ class RandomAffine(BaseEstimator):
         if self._is_identity(self._validated()):
             return x
         params = self.sample_params(x.shape[0], generator=generator)
-        return affine_transform(
-            x, **params, fill=self.fill, interpolation=self.interpolation
-        )
+        return affine_transform(x, **params, fill=self.fill, interpolation=self.interpolation)

@@ -21,6 +21,7 @@ import gzip
 import hashlib
 import http.client
 import logging
+import numbers
 import os
 import shutil
 import tempfile
@@ -223,7 +224,7 @@ def load_mnist(
     """
     if subset not in ("all", "train", "test"):
         raise ValueError(f"subset must be one of 'all', 'train' or 'test', got {subset!r}.")
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+    if not isinstance(timeout, numbers.Real) or isinstance(timeout, bool):
         raise TypeError(f"timeout must be a number, got {timeout!r}.")
     if not timeout > 0:
         raise ValueError(f"timeout must be positive, got {timeout!r}.")
@@ -383,18 +384,27 @@ def _find_local(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _read_verified(path: Path, name: str, *, display: str | None = None) -> bytes:
-    """Read ``path`` (gzipped if it ends in ``.gz``), check its SHA-256.
+def _read_verified(
+    path: Path,
+    name: str,
+    *,
+    compressed: bool | None = None,
+    display: str | None = None,
+) -> bytes:
+    """Read ``path``, decompress it if gzipped, check its SHA-256.
 
-    Returns the decompressed content. ``display`` is how the file is named in
-    error messages (defaults to the path).
+    Returns the decompressed content. ``compressed`` defaults to whether the
+    file name ends in ``.gz``. ``display`` is how the file is named in error
+    messages (defaults to the path).
     """
+    if compressed is None:
+        compressed = path.name.endswith(".gz")
     shown = display if display is not None else f"'{path}'"
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise OSError(f"Could not read MNIST file {shown}: {exc}") from exc
-    if path.name.endswith(".gz"):
+    if compressed:
         try:
             content = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
@@ -455,54 +465,69 @@ def _load_idx_file(path: Path, name: str) -> np.ndarray:
     return _load_idx_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns, name)
 
 
-def _download(folder: Path, name: str, mirrors: list[str], timeout: float) -> Path:
-    """Download ``name + '.gz'`` into ``folder`` from the first working mirror."""
-    filename = f"{name}.gz"
-    target = folder / filename
+def _make_temp_file(folder: Path, filename: str) -> Path:
+    """Create ``folder`` if needed and an empty temporary file in it."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=folder)
     except OSError as exc:
         raise PermissionError(
-            f"Cannot create the MNIST folder '{folder}' to download {filename} "
+            f"Cannot write to the MNIST folder '{folder}' to download {filename} "
             f"({exc}). Put the MNIST files there yourself or choose a writable "
             f"data_home."
         ) from exc
+    os.close(fd)
+    return Path(tmp_name)
 
+
+def _download(folder: Path, name: str, mirrors: list[str], timeout: float) -> Path:
+    """Download ``name + '.gz'`` into ``folder`` from the first working mirror.
+
+    The folder is created (and written to) only once a mirror answers. The
+    file is streamed to a temporary file in ``folder``, verified, then renamed
+    into place, so an interrupted or corrupt download never leaves a file that
+    could be taken for a valid one.
+    """
+    filename = f"{name}.gz"
+    target = folder / filename
     failures: list[str] = []
     corrupt: list[str] = []
     for mirror in mirrors:
-        url = mirror if mirror.endswith("/") else mirror + "/"
-        url += filename
+        url = (mirror if mirror.endswith("/") else mirror + "/") + filename
+        logger.info("Downloading %s to %s", url, target)
         try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=folder)
-        except OSError as exc:
-            raise PermissionError(
-                f"Cannot write to the MNIST folder '{folder}' to download "
-                f"{filename} ({exc}). Put the MNIST files there yourself or "
-                f"choose a writable data_home."
-            ) from exc
-        tmp_path = Path(tmp_name)
-        try:
-            logger.info("Downloading %s to %s", url, target)
+            response = urllib.request.urlopen(url, timeout=timeout)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            failures.append(f"{url}: {exc}")
+            continue
+        with response:
+            tmp_path = _make_temp_file(folder, filename)
             try:
-                with (
-                    os.fdopen(fd, "wb") as out,
-                    urllib.request.urlopen(url, timeout=timeout) as response,
-                ):
-                    shutil.copyfileobj(response, out, _CHUNK)
-            except (OSError, http.client.HTTPException, ValueError) as exc:
-                failures.append(f"{url}: {exc}")
-                continue
-            try:
-                _read_verified(tmp_path, name, display=f"{filename} downloaded from {url}")
-            except ValueError as exc:
-                corrupt.append(str(exc))
-                continue
-            os.replace(tmp_path, target)
-            return target
-        finally:
-            if tmp_path.exists():
-                tmp_path.unlink()
+                try:
+                    with tmp_path.open("wb") as out:
+                        shutil.copyfileobj(response, out, _CHUNK)
+                except (OSError, http.client.HTTPException) as exc:
+                    failures.append(f"{url}: {exc}")
+                    continue
+                missing = getattr(response, "length", None)
+                if missing:  # connection closed before Content-Length bytes
+                    failures.append(f"{url}: incomplete download, {missing} bytes missing")
+                    continue
+                try:
+                    _read_verified(
+                        tmp_path,
+                        name,
+                        compressed=True,
+                        display=f"{filename} downloaded from {url}",
+                    )
+                except ValueError as exc:
+                    corrupt.append(str(exc))
+                    continue
+                os.replace(tmp_path, target)
+                return target
+            finally:
+                if tmp_path.exists():
+                    tmp_path.unlink()
 
     if corrupt:
         raise ValueError(

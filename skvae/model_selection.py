@@ -148,7 +148,7 @@ class BalancedSubsetSplit(BaseCrossValidator):
         return self.n_splits
 
     def split(
-        self, X: ArrayLike, y: ArrayLike, groups: ArrayLike | None = None
+        self, X: ArrayLike, y: ArrayLike | None = None, groups: ArrayLike | None = None
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Generate indices of balanced training subsets and the test subset.
 
@@ -225,7 +225,7 @@ class BalancedSubsetSplit(BaseCrossValidator):
                 if len(pool) < self.test_size_per_class:
                     where = "" if self.test_mask is None else " in the test pool"
                     raise ValueError(
-                        f"Class {label!r} has only {len(pool)} samples{where}, "
+                        f"Class {_label(label)} has only {len(pool)} samples{where}, "
                         f"fewer than test_size_per_class="
                         f"{self.test_size_per_class}."
                     )
@@ -250,7 +250,7 @@ class BalancedSubsetSplit(BaseCrossValidator):
                     else "outside the test pool (test_mask)"
                 )
                 raise ValueError(
-                    f"Class {label!r} has only {len(pool)} samples {where}, "
+                    f"Class {_label(label)} has only {len(pool)} samples {where}, "
                     f"fewer than the {train_per_class} per class required by "
                     f"train_size={self.train_size} with {n_classes} classes."
                 )
@@ -263,6 +263,11 @@ class BalancedSubsetSplit(BaseCrossValidator):
             )
             train_subsets.append(rng.permutation(train))
         return train_subsets, test
+
+
+def _label(label) -> str:
+    """Readable class label for messages (``2``, not ``np.int64(2)``)."""
+    return repr(label.item() if isinstance(label, np.generic) else label)
 
 
 def _check_int(value, name: str, *, minimum: int) -> None:

@@ -315,9 +315,7 @@ class VAEOversampler(BaseOverSampler):
                 extra = int(self.augment_size)
             else:
                 extra = int(round(float(self.augment_size) * n_max))
-            return OrderedDict(
-                (c, n_max + extra - counts[c]) for c in sorted(counts)
-            )
+            return OrderedDict((c, n_max + extra - counts[c]) for c in sorted(counts))
         return check_sampling_strategy(self.sampling_strategy, y, self._sampling_type)
 
     def _resolve_image_shape(self, X) -> tuple[int, int, int] | None:

@@ -93,9 +93,7 @@ def test_single_pixel_shift_direction():
 def test_rotate_90_is_counter_clockwise_rot90(size):
     x = asymmetric(size, size)
     out = affine_transform(x, 90.0, 0.0, 0.0)
-    torch.testing.assert_close(
-        out, torch.rot90(x, 1, dims=(-2, -1)), atol=1e-5, rtol=0
-    )
+    torch.testing.assert_close(out, torch.rot90(x, 1, dims=(-2, -1)), atol=1e-5, rtol=0)
     out = affine_transform(x, -90.0, 0.0, 0.0, interpolation="nearest")
     assert torch.equal(out, torch.rot90(x, -1, dims=(-2, -1)))
 
@@ -125,9 +123,7 @@ def test_fill_modes():
     border = affine_transform(x, 0.0, 2 / 6, 0.0, fill="nearest")
     assert torch.equal(border, affine_transform(x, 0.0, 2 / 6, 0.0, fill="border"))
     # Columns shifted in replicate the first column.
-    torch.testing.assert_close(
-        border[..., :2], x[..., :1].expand(-1, -1, -1, 2), atol=1e-6, rtol=0
-    )
+    torch.testing.assert_close(border[..., :2], x[..., :1].expand(-1, -1, -1, 2), atol=1e-6, rtol=0)
     reflect = affine_transform(x, 0.0, 1 / 6, 0.0, fill="reflect")
     torch.testing.assert_close(reflect[..., 0], x[..., 0], atol=1e-6, rtol=0)
     constant = affine_transform(x, 0.0, 2 / 6, 0.0)

@@ -71,7 +71,7 @@ def serve() -> Iterator:
     def start(folder: Path) -> str:
         handler = functools.partial(_QuietHandler, directory=str(folder))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         servers.append((server, thread))
         return f"http://127.0.0.1:{server.server_address[1]}/"
@@ -156,12 +156,8 @@ def test_load_mnist_env_var_and_default(monkeypatch, tmp_path):
 
 def test_load_mnist_raw_files(tmp_path):
     # Raw (uncompressed) files are accepted, also mixed with gzipped ones.
-    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(
-        _raw_bytes("t10k-labels-idx1-ubyte")
-    )
-    (tmp_path / "t10k-images-idx3-ubyte.gz").symlink_to(
-        _source("t10k-images-idx3-ubyte")
-    )
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(_raw_bytes("t10k-labels-idx1-ubyte"))
+    (tmp_path / "t10k-images-idx3-ubyte.gz").symlink_to(_source("t10k-images-idx3-ubyte"))
     bunch = load_mnist(tmp_path, subset="test", download=False)
     assert bunch.data.shape == (10_000, 784)
     np.testing.assert_array_equal(bunch.target[:5], [7, 2, 1, 0, 4])
@@ -209,9 +205,7 @@ def test_missing_without_download_names_folder(tmp_path, monkeypatch):
     ],
 )
 def test_corrupt_local_file_names_file(tmp_path, filename, content):
-    (tmp_path / "t10k-images-idx3-ubyte.gz").symlink_to(
-        _source("t10k-images-idx3-ubyte")
-    )
+    (tmp_path / "t10k-images-idx3-ubyte.gz").symlink_to(_source("t10k-images-idx3-ubyte"))
     (tmp_path / filename).write_bytes(content())
     with pytest.raises(ValueError, match="corrupt or truncated") as info:
         load_mnist(tmp_path, subset="test", download=True, mirrors=_closed_port_url())
@@ -261,9 +255,7 @@ def test_download_all_files(tmp_path, serve, mnist):
     assert bunch.data.shape == (70_000, 784)
     np.testing.assert_array_equal(bunch.target, mnist.target)
     np.testing.assert_array_equal(bunch.data[::997], mnist.data[::997])
-    assert sorted(p.name for p in home.iterdir()) == sorted(
-        f"{name}.gz" for name in ALL_FILES
-    )
+    assert sorted(p.name for p in home.iterdir()) == sorted(f"{name}.gz" for name in ALL_FILES)
     # a second call reads the downloaded files, even with no mirror reachable
     X, y = load_mnist(home, subset="test", return_X_y=True, mirrors=_closed_port_url())
     np.testing.assert_array_equal(y, mnist.y_test)
@@ -305,7 +297,7 @@ def test_download_unreachable_names_folder(tmp_path):
     message = str(info.value)
     assert str(home) in message
     assert "t10k-images-idx3-ubyte" in message
-    assert _leftovers(home) == []
+    assert not home.exists()  # nothing written when no mirror answers
 
 
 # ----------------------------------------------------------------------------
@@ -327,3 +319,32 @@ def test_load_digits():
     X, y = load_digits(return_X_y=True)
     np.testing.assert_array_equal(X, digits.data)
     np.testing.assert_array_equal(y, digits.target)
+
+
+def test_download_interrupted_transfer(tmp_path):
+    # A server that announces more bytes than it sends, then closes.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def answer_once():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n"
+                + _gz_bytes("t10k-images-idx3-ubyte")[:5000]
+            )
+
+    thread = threading.Thread(target=answer_once, daemon=True)
+    thread.start()
+    home = tmp_path / "home"
+    try:
+        with pytest.raises(ConnectionError, match="incomplete download") as info:
+            load_mnist(home, subset="test", mirrors=[f"http://127.0.0.1:{port}/"], timeout=5)
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+    assert str(home) in str(info.value)
+    assert list(home.iterdir()) == []

@@ -23,9 +23,7 @@ def _expected_failures(estimator) -> dict[str, str]:
     }
 
 
-@imblearn_parametrize_with_checks(
-    [_fast_sampler()], expected_failed_checks=_expected_failures
-)
+@imblearn_parametrize_with_checks([_fast_sampler()], expected_failed_checks=_expected_failures)
 def test_imblearn_checks(estimator, check):
     check(estimator)
 

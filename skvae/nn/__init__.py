@@ -1,11 +1,13 @@
 """Plain-torch building blocks: VAEs, the paper's CNN and the VAE training loop."""
 
+from .cnn import PaperCNN
 from .training import TrainResult, evaluate_vae, train_vae
 from .vae import MLPVAE, VAE, ConvVAE, kl_divergence
 
 __all__ = [
     "VAE",
     "ConvVAE",
+    "PaperCNN",
     "MLPVAE",
     "kl_divergence",
     "train_vae",

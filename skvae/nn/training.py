@@ -149,7 +149,9 @@ def train_vae(
         monitored = math.nan
         if not diverged:
             train_loss = running / n
-            valid_loss = evaluate_vae(vae, X_valid, beta=beta, generator=generator) if has_valid else None
+            valid_loss = (
+                evaluate_vae(vae, X_valid, beta=beta, generator=generator) if has_valid else None
+            )
             monitored = valid_loss if has_valid else train_loss
         if diverged or not math.isfinite(monitored):
             result.n_divergences += 1

@@ -1,0 +1,480 @@
+"""CNNClassifier: the paper's CNN as a scikit-learn compatible skorch net."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    validate_parameter_constraints,
+)
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from torch import nn
+
+from ._callbacks import RestoreBestEarlyStopping
+from ._utils import (
+    draw_seed,
+    make_generator,
+    resolve_device,
+    resolve_image_shape,
+    seeded_torch,
+    square_side,
+)
+from .nn import PaperCNN
+
+
+class _TensorData(torch.utils.data.Dataset):
+    """Whole-array dataset: batches are slices, not per-sample collation."""
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor | None) -> None:
+        self.X, self.y = X, y
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], (self.y[i] if self.y is not None else torch.empty(0))
+
+
+class _TensorBatches:
+    """Iterate ``(X, y)`` mini-batches by slicing tensors already on the device.
+
+    skorch's default DataLoader collates sample by sample, which costs more
+    than the paper's small CNN step on tiny batches.
+    """
+
+    def __init__(self, data: _TensorData, batch_size: int, generator=None) -> None:
+        self.data, self.batch_size, self.generator = data, batch_size, generator
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.data) / self.batch_size)
+
+    def __iter__(self):
+        X, y = self.data.X, self.data.y
+        n = len(X)
+        order = None
+        if self.generator is not None:
+            order = torch.randperm(n, generator=self.generator).to(X.device)
+        for start in range(0, n, self.batch_size):
+            if order is None:
+                idx = slice(start, start + self.batch_size)
+            else:
+                idx = order[start : start + self.batch_size]
+            yield X[idx], (y[idx] if y is not None else None)
+
+
+class CNNClassifier(NeuralNetClassifier):
+    """The paper's CNN as a scikit-learn classifier (a skorch ``NeuralNetClassifier``).
+
+    Trains :class:`skvae.nn.PaperCNN` with Adam and cross-entropy, with early
+    stopping on a stratified validation split drawn from the training data only
+    and the best epoch's weights restored, as in Garay-Maestre et al. (2019).
+    Validates its input like any scikit-learn estimator and accepts labels of any
+    type.
+
+    Parameters
+    ----------
+    module : type or torch.nn.Module, default=PaperCNN
+        The network. A class is instantiated with ``in_shape=(C, H, W)`` and
+        ``n_classes`` plus any ``module__*`` parameters (e.g.
+        ``module__channels=(32, 64, 64, 64)``).
+    image_shape : tuple of int or None, default=None
+        How to read 2-D ``X`` of shape ``(n_samples, C*H*W)``: ``(H, W)`` or
+        ``(C, H, W)``. With ``None``, 2-D rows are read as square one-channel
+        images when ``n_features`` is a perfect square (MNIST's 784, digits' 64)
+        and as ``1 x n_features`` images otherwise. 3-D ``(n, H, W)`` and 4-D
+        ``(n, C, H, W)`` arrays carry their own shape.
+    augment : callable or None, default=None
+        Online augmentation of training batches, e.g.
+        :class:`skvae.RandomAffine` (the paper's AUG condition: 20 degrees, 0.2,
+        0.2). Called as ``augment(batch, generator=...)`` on each training batch
+        (never on validation or prediction batches), so one epoch sees as many
+        augmented images as there are training rows, each with fresh random
+        parameters. (The authors' Keras code drew 32 x N images per epoch;
+        ``min_steps`` sets the training length instead.)
+    max_epochs : int, default=100
+        Most epochs (raised when ``min_steps`` needs more).
+    patience : int, default=10
+        Epochs without a better validation loss before stopping (the paper: 10).
+    min_steps : int, default=0
+        Least optimiser updates before early stopping may stop.
+    validation_fraction : float, default=0.2
+        Share of each class held out for early stopping, stratified and drawn
+        with ``random_state``. Every class with at least 2 rows gives at least
+        one validation row and keeps at least one training row, so 5 rows per
+        class work. ``0`` trains for ``max_epochs`` without validation.
+    batch_size : int, default=32
+        Mini-batch size (the paper: 32).
+    lr : float, default=1e-3
+        Adam's learning rate (the paper: 1e-3).
+    optimizer : type, default=torch.optim.Adam
+    criterion : type, default=torch.nn.CrossEntropyLoss
+    device : str, default="cpu"
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``. A model fitted on a
+        GPU unpickles on a CPU-only machine.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, the validation split, shuffling, dropout and
+        augmentation. The same value gives the same model on CPU; global RNG
+        state is left untouched.
+    verbose : int, default=0
+        skorch's per-epoch log when > 0.
+    **kwargs
+        Any other skorch ``NeuralNet`` parameter (``callbacks``, ``module__*``,
+        ``optimizer__*``, ``train_split`` to replace the built-in split, ...).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels.
+    n_features_in_ : int
+        Number of features per row.
+    image_shape_ : tuple of int
+        The ``(C, H, W)`` the network was built for.
+    best_epoch_ : int
+        Epoch whose weights were restored (the last epoch without validation).
+    n_epochs_ : int
+        Epochs trained.
+    module_ : torch.nn.Module
+        The trained network; ``history_`` holds skorch's training history.
+
+    Examples
+    --------
+    >>> from skvae import CNNClassifier
+    >>> from skvae.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = CNNClassifier(max_epochs=2, random_state=0,
+    ...                     module__channels=(8, 8, 8, 8)).fit(X[:200], y[:200])
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {
+        "image_shape": [None, tuple, list],
+        "augment": [None, callable],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "min_steps": [Interval(Integral, 0, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "module": [type, nn.Module, HasMethods(["forward"]), callable],
+    }
+
+    def __init__(
+        self,
+        module=PaperCNN,
+        *,
+        image_shape=None,
+        augment=None,
+        max_epochs: int = 100,
+        patience: int = 10,
+        min_steps: int = 0,
+        validation_fraction: float = 0.2,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        optimizer=torch.optim.Adam,
+        criterion=nn.CrossEntropyLoss,
+        device="cpu",
+        random_state=None,
+        verbose: int = 0,
+        **kwargs,
+    ) -> None:
+        kwargs.setdefault("train_split", None)
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            device=device,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.image_shape = image_shape
+        self.augment = augment
+        self.patience = patience
+        self.min_steps = min_steps
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    # skorch sets these public attributes in __init__; scikit-learn requires
+    # __init__ to set parameters only, so they live under private names.
+    def _private(name):  # noqa: N805 - a class-body helper, not a method
+        key = "_" + name.rstrip("_")
+        return property(
+            lambda self: self.__dict__.get(key),
+            lambda self, value: self.__dict__.__setitem__(key, value),
+        )
+
+    history_ = _private("history_")
+    initialized_ = _private("initialized_")
+    virtual_params_ = _private("virtual_params_")
+    del _private
+
+    def _get_param_names(self):
+        return [k for k in self.__dict__ if not k.startswith("_") and not k.endswith("_")]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+    @property
+    def _default_callbacks(self):
+        # No per-epoch accuracy scoring: it would predict the validation set a
+        # second time every epoch. Early stopping is added in fit.
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("print_log", PrintLog()),
+        ]
+
+    def get_default_callbacks(self):
+        callbacks = list(self._default_callbacks)
+        if self.validation_fraction > 0 or self.train_split is not None:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    RestoreBestEarlyStopping(patience=self.patience, min_steps=self.min_steps),
+                )
+            )
+        return callbacks
+
+    # ---------------------------------------------------------------- input
+    def _images_from(self, X, *, reset: bool):
+        """Validate ``X`` like scikit-learn and return a float32 image tensor."""
+        nd_shape = None
+        if hasattr(X, "ndim") and hasattr(X, "shape") and X.ndim in (3, 4):
+            arr = X.detach().cpu().numpy() if torch.is_tensor(X) else np.asarray(X)
+            nd_shape = (1, *arr.shape[1:]) if arr.ndim == 3 else tuple(arr.shape[1:])
+            X = arr.reshape(len(arr), -1)
+        X = validate_data(
+            self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1
+        )
+        if reset:
+            self.image_shape_ = self._resolve_shape(nd_shape, X.shape[1])
+        elif nd_shape is not None and tuple(nd_shape) != tuple(self.image_shape_):
+            raise ValueError(
+                f"X holds images of shape {nd_shape} but {type(self).__name__} was "
+                f"fitted on images of shape {self.image_shape_}."
+            )
+        Xt = torch.as_tensor(X, dtype=torch.float32).reshape(len(X), *self.image_shape_)
+        return Xt.to(self._device)
+
+    def _resolve_shape(self, nd_shape, n_features: int) -> tuple[int, int, int]:
+        if self.image_shape is not None:
+            shape = resolve_image_shape(self.image_shape, n_features)
+            if nd_shape is not None and shape != tuple(nd_shape):
+                raise ValueError(
+                    f"image_shape={self.image_shape!r} does not match the shape of the "
+                    f"images in X, {nd_shape}."
+                )
+            return shape
+        if nd_shape is not None:
+            return tuple(int(s) for s in nd_shape)
+        side = square_side(n_features)
+        return (1, side, side) if side is not None else (1, 1, n_features)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, **fit_params) -> CNNClassifier:
+        """Train the network from scratch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n, H, W) or (n, C, H, W)
+            Images, values as they are (e.g. in [0, 1]).
+        y : array-like of shape (n_samples,)
+            Class labels of any type.
+        **fit_params
+            Passed to skorch (and the module's ``forward``).
+
+        Returns
+        -------
+        self
+        """
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {k: getattr(self, k) for k in self._parameter_constraints},
+            caller_name=type(self).__name__,
+        )
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        self._device = resolve_device(self.device)
+        Xt = self._images_from(X, reset=True)
+        y = validate_data(self, X="no_validation", y=y, reset=False)
+        if len(y) != len(Xt):
+            raise ValueError(f"X has {len(Xt)} samples but y has {len(y)}.")
+        check_classification_targets(y)
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y, got {len(classes)} class."
+            )
+        self._n_classes = len(classes)
+        seed = draw_seed(self.random_state)
+        with seeded_torch(seed):
+            self.initialize()
+        self._train(Xt, y_encoded, seed, epochs=self._n_epochs_needed(len(Xt)), **fit_params)
+        self.classes_inferred_ = classes
+        early = dict(self.callbacks_).get("early_stopping")
+        restored = early is not None and early.best_epoch_ > 0
+        self.best_epoch_ = early.best_epoch_ if restored else len(self.history)
+        self.n_epochs_ = len(self.history)
+        return self
+
+    def partial_fit(self, X, y, classes=None, **fit_params) -> CNNClassifier:
+        """Continue training a fitted network on ``X, y`` (``fit`` if unfitted).
+
+        Runs ``max_epochs`` more epochs with the same early stopping; labels must
+        be among ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n, H, W) or (n, C, H, W)
+        y : array-like of shape (n_samples,)
+        classes : ignored
+            Present for scikit-learn's API; classes are fixed by the first fit.
+        **fit_params
+            Passed to skorch.
+
+        Returns
+        -------
+        self
+        """
+        if not hasattr(self, "classes_inferred_"):
+            return self.fit(X, y, **fit_params)
+        self._device = resolve_device(self.device)
+        Xt = self._images_from(X, reset=False)
+        y = np.asarray(y)
+        unknown = np.setdiff1d(y, self.classes_inferred_)
+        if len(unknown):
+            raise ValueError(f"y holds labels unseen in the first fit: {unknown[:5]}.")
+        y_encoded = np.searchsorted(self.classes_inferred_, y)
+        self._train(
+            Xt, y_encoded, draw_seed(self.random_state), epochs=self.max_epochs, **fit_params
+        )
+        self.n_epochs_ = len(self.history)
+        return self
+
+    def _train(self, Xt: torch.Tensor, y_encoded: np.ndarray, seed: int, **fit_params) -> None:
+        """Run skorch's training loop with seeded split, shuffling and augmentation."""
+        yt = torch.as_tensor(y_encoded, dtype=torch.int64).to(self._device)
+        seeds = np.random.RandomState(seed).randint(2**31 - 1, size=4)
+        self._split_seed = int(seeds[0])
+        self._generators = {
+            "shuffle": make_generator(int(seeds[1])),
+            "augment": make_generator(int(seeds[2])),
+        }
+        try:
+            with seeded_torch(int(seeds[3])):  # dropout draws from torch's global RNG
+                super().partial_fit(Xt, yt, **fit_params)
+        finally:
+            del self._generators  # torch generators do not pickle
+
+    def _n_epochs_needed(self, n_rows: int) -> int:
+        n_train = n_rows - (self._n_valid_estimate(n_rows) if self.train_split is None else 0)
+        steps_per_epoch = max(1, math.ceil(n_train / self.batch_size))
+        return max(int(self.max_epochs), math.ceil(self.min_steps / steps_per_epoch))
+
+    def _n_valid_estimate(self, n_rows: int) -> int:
+        return int(round(self.validation_fraction * n_rows))
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        if isinstance(self.module, type):
+            kwargs.setdefault("in_shape", self.image_shape_)
+            kwargs.setdefault("n_classes", self._n_classes)
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    def _validation_indices(self, y: np.ndarray) -> np.ndarray:
+        """Stratified validation rows: ``round(fraction * n_c)``, clipped to [1, n_c - 1]."""
+        rng = np.random.RandomState(self._split_seed)
+        picked = []
+        for label in np.unique(y):
+            rows = np.flatnonzero(y == label)
+            if len(rows) < 2 or self.validation_fraction == 0:
+                continue
+            k = min(max(1, int(round(self.validation_fraction * len(rows)))), len(rows) - 1)
+            picked.append(rng.choice(rows, size=k, replace=False))
+        return np.sort(np.concatenate(picked)) if picked else np.empty(0, dtype=int)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if self.train_split is not None:
+            return super().get_split_datasets(X, y, **fit_params)
+        valid = self._validation_indices(y.cpu().numpy())
+        if len(valid) == 0:
+            return _TensorData(X, y), None
+        mask = torch.ones(len(X), dtype=torch.bool)
+        mask[torch.as_tensor(valid)] = False
+        mask = mask.to(X.device)
+        return _TensorData(X[mask], y[mask]), _TensorData(X[~mask], y[~mask])
+
+    def get_dataset(self, X, y=None):
+        if torch.is_tensor(X):
+            return _TensorData(X, y)
+        return super().get_dataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        if isinstance(dataset, _TensorData):
+            generators = getattr(self, "_generators", None)
+            generator = generators["shuffle"] if training and generators else None
+            batch_size = self.batch_size if training else max(self.batch_size, 512)
+            return _TensorBatches(dataset, batch_size, generator)
+        return super().get_iterator(dataset, training=training)
+
+    def train_step_single(self, batch, **fit_params):
+        if self.augment is not None:
+            Xi, yi = batch
+            generators = getattr(self, "_generators", None)
+            Xi = self.augment(Xi, generator=generators["augment"] if generators else None)
+            batch = (Xi, yi)
+        return super().train_step_single(batch, **fit_params)
+
+    # -------------------------------------------------------------- predict
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n, H, W) or (n, C, H, W)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self, "classes_inferred_")
+        self._device = resolve_device(self.device)
+        Xt = self._images_from(X, reset=False)
+        with torch.inference_mode():
+            return super().predict_proba(Xt)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n, H, W) or (n, C, H, W)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
