@@ -141,6 +141,8 @@ class CNNClassifier(NeuralNetClassifier):
         Epoch whose weights were restored (the last epoch without validation).
     n_epochs_ : int
         Epochs trained.
+    validation_indices_ : ndarray
+        Rows of the last ``fit``'s ``X`` held out for early stopping.
     module_ : torch.nn.Module
         The trained network; ``history_`` holds skorch's training history.
 
@@ -419,6 +421,7 @@ class CNNClassifier(NeuralNetClassifier):
         if self.train_split is not None:
             return super().get_split_datasets(X, y, **fit_params)
         valid = self._validation_indices(y.cpu().numpy())
+        self.validation_indices_ = valid
         if len(valid) == 0:
             return _TensorData(X, y), None
         mask = torch.ones(len(X), dtype=torch.bool)

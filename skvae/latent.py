@@ -107,18 +107,25 @@ class GaussianMixtureSampler(BaseEstimator):
         """Fit the mixture on ``codes`` of shape ``(n, latent)``."""
         codes = np.asarray(codes, dtype=np.float64)
         self.latent_ = codes.shape[1]
+        if len(codes) < 2:
+            # One code: a single Gaussian of variance reg_covar around it.
+            self.weights_ = np.ones(1)
+            self.means_ = codes[:1].copy()
+            self.covariances_ = self.reg_covar * np.eye(self.latent_)[None]
+            return self
         k = max(1, min(int(self.n_components), len(codes)))
-        self.mixture_ = GaussianMixture(
+        mixture = GaussianMixture(
             k, covariance_type="full", reg_covar=self.reg_covar, random_state=0
         ).fit(codes)
+        self.weights_, self.means_ = mixture.weights_, mixture.means_
+        self.covariances_ = mixture.covariances_
         return self
 
     def sample(self, n: int, rng: np.random.RandomState) -> np.ndarray:
         """``n`` codes of shape ``(n, latent)``."""
-        m = self.mixture_
-        counts = rng.multinomial(n, m.weights_)
+        counts = rng.multinomial(n, self.weights_ / self.weights_.sum())
         parts = [
-            rng.multivariate_normal(m.means_[k], m.covariances_[k], size=c)
+            rng.multivariate_normal(self.means_[k], self.covariances_[k], size=c)
             for k, c in enumerate(counts)
         ]
         z = np.concatenate(parts) if parts else np.empty((0, self.latent_))

@@ -1,0 +1,311 @@
+"""Shared helpers of the skvae benchmarks.
+
+- :func:`measure_matmul_peak`: GFLOP/s of ``torch.matmul`` on this machine, in
+  this process, with the current thread settings (the yardstick for "% of peak").
+- :func:`count_flops`: FLOPs of a callable, counted by
+  ``torch.utils.flop_counter.FlopCounterMode`` (matmuls and convolutions, forward
+  and backward, 2 FLOPs per multiply-add; element-wise ops, pooling and the
+  optimiser are not counted).
+- :func:`timed`: wall time of a call plus the process's CPU-time share, a cheap
+  sign of interference from other processes.
+- :func:`machine_info`, :func:`write_results`, :func:`format_table`: results as
+  ``benchmarks/results/<name>.json`` and ``.md``.
+
+The scripts are run as ``python benchmarks/bench_*.py``; this module sits next
+to them and is imported as ``_common``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+DEFAULT_DATA_HOME = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+
+# --------------------------------------------------------------------- setup
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """``--threads``, ``--data-home`` and ``--out``, shared by the scripts."""
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads value (default: torch's default, "
+        f"{torch.get_num_threads()} here)",
+    )
+    parser.add_argument(
+        "--data-home",
+        type=Path,
+        default=DEFAULT_DATA_HOME,
+        help=f"folder holding the MNIST files (default: {DEFAULT_DATA_HOME})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS_DIR,
+        help=f"folder for the .json and .md results (default: {RESULTS_DIR})",
+    )
+
+
+def set_threads(threads: int | None) -> int:
+    """Apply ``--threads`` (if given) and return the number of threads in use."""
+    if threads is not None:
+        if threads < 1:
+            raise SystemExit(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def load_mnist_train(data_home: Path):
+    """MNIST's 60,000 training rows as float32 ``(n, 784)`` in [0, 1] and int64 labels."""
+    from skvae.datasets import load_mnist
+
+    return load_mnist(data_home=str(data_home), subset="train", return_X_y=True)
+
+
+# ------------------------------------------------------------------- timing
+def timed(fn: Callable[[], object]) -> tuple[float, float, object]:
+    """Run ``fn()`` once; return ``(wall seconds, CPU seconds / wall seconds, result)``.
+
+    The CPU share counts this process's user + system time (all threads). With
+    ``T`` threads an undisturbed compute-bound run shows about ``T``; a clearly
+    lower share suggests the cores were shared with other processes.
+    """
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    result = fn()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu / wall if wall > 0 else float("nan"), result
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def spread(values: Sequence[float]) -> float:
+    """(max - min) / median, in percent: how much the repeats disagreed."""
+    m = median(values)
+    return 100.0 * (max(values) - min(values)) / m if m else float("nan")
+
+
+# -------------------------------------------------------------- matmul peak
+def measure_matmul_peak(
+    dtype: torch.dtype = torch.float32,
+    n: int = 2048,
+    repeats: int = 5,
+    min_seconds: float = 0.3,
+    warmup: int = 2,
+) -> dict:
+    """GFLOP/s of ``torch.matmul`` of two ``n x n`` matrices of ``dtype``.
+
+    Runs in the calling process with its thread settings. Each repeat times
+    enough back-to-back products to last at least ``min_seconds``; the result
+    holds the median (``gflops``), the best (``gflops_max``) and every repeat.
+    A product of two ``n x n`` matrices counts ``2 n^3`` FLOPs.
+    """
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=gen).to(dtype)
+    b = torch.randn(n, n, generator=gen).to(dtype)
+    out = torch.empty(n, n, dtype=dtype)
+    flops = 2.0 * n**3
+    for _ in range(warmup):
+        torch.matmul(a, b, out=out)
+    start = time.perf_counter()
+    torch.matmul(a, b, out=out)
+    one = max(time.perf_counter() - start, 1e-6)
+    inner = max(1, int(min_seconds / one))
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(inner):
+            torch.matmul(a, b, out=out)
+        samples.append(flops * inner / (time.perf_counter() - start) / 1e9)
+    return {
+        "dtype": str(dtype).replace("torch.", ""),
+        "n": n,
+        "threads": torch.get_num_threads(),
+        "gflops": median(samples),
+        "gflops_max": max(samples),
+        "samples": [round(s, 2) for s in samples],
+    }
+
+
+def combine_peaks(*peaks: dict) -> dict:
+    """One peak from several measurements (e.g. before and after a benchmark)."""
+    samples = [s for p in peaks for s in p["samples"]]
+    out = dict(peaks[0])
+    out["samples"] = samples
+    out["gflops"] = median(samples)
+    out["gflops_max"] = max(samples)
+    out["medians_per_measurement"] = [round(p["gflops"], 2) for p in peaks]
+    return out
+
+
+# ------------------------------------------------------------ FLOP counting
+def count_flops(fn: Callable[[], object]) -> int:
+    """FLOPs of ``fn()`` as counted by ``FlopCounterMode``.
+
+    Counts matmuls and convolutions (transposed ones included), forward and, if
+    ``fn`` calls ``backward``, backward (only the gradients autograd actually
+    computes). 2 FLOPs per multiply-add.
+    """
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def forward_flops_per_image(
+    module: torch.nn.Module, image_shape: Sequence[int], batch: int = 8
+) -> float:
+    """FLOPs of one forward pass of ``module`` per input image."""
+    x = torch.zeros(batch, *image_shape)
+    with torch.no_grad():
+        return count_flops(lambda: module(x)) / batch
+
+
+def gflops(images_per_s: float, flops_per_image: float) -> float:
+    return images_per_s * flops_per_image / 1e9
+
+
+# ----------------------------------------------------------------- results
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def load_average() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def machine_info() -> dict:
+    """Versions, threads, CPU and date of this run."""
+    import numpy as np
+
+    import skvae
+
+    return {
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": _cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "torch": torch.__version__,
+        "mkldnn": torch.backends.mkldnn.is_available(),
+        "numpy": np.__version__,
+        "skvae": getattr(skvae, "__version__", "unknown"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+    }
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "-"
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        if abs(value) >= 10:
+            return f"{value:.1f}"
+        return f"{value:.2f}"
+    if value is None:
+        return "-"
+    return str(value)
+
+
+def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
+    """A GitHub markdown table of ``rows`` (dicts), in ``columns`` order."""
+    if not rows:
+        return "(no rows)"
+    if columns is None:
+        columns = list(rows[0])
+    cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    for r in cells:
+        lines.append("| " + " | ".join(v.rjust(w) for v, w in zip(r, widths)) + " |")
+    return "\n".join(lines)
+
+
+def print_table(rows: Sequence[dict], columns: Sequence[str] | None = None, title=None) -> None:
+    if title:
+        print(f"\n{title}")
+    print(format_table(rows, columns), flush=True)
+
+
+def write_results(
+    name: str,
+    tables: dict[str, tuple[Sequence[dict], Sequence[str]]],
+    meta: dict,
+    *,
+    out_dir: Path = RESULTS_DIR,
+    notes: Sequence[str] = (),
+) -> tuple[Path, Path]:
+    """Write ``<out_dir>/<name>.json`` and ``<name>.md``.
+
+    ``tables`` maps a title to ``(rows, columns)``; ``meta`` is merged over
+    :func:`machine_info`. Returns the two paths.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    info = {**machine_info(), **meta}
+    payload = {
+        "benchmark": name,
+        "meta": info,
+        "tables": {title: list(rows) for title, (rows, _) in tables.items()},
+        "notes": list(notes),
+    }
+    json_path = out_dir / f"{name}.json"
+    json_path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+
+    md = [f"# {name}", ""]
+    for key in ("date", "cpu", "logical_cpus", "torch_threads", "torch", "skvae", "command"):
+        md.append(f"- {key}: `{info.get(key)}`")
+    for key, value in meta.items():
+        if key not in ("date", "command") and not isinstance(value, (dict, list)):
+            md.append(f"- {key}: `{value}`")
+    for key, value in meta.items():
+        if isinstance(value, dict) and "gflops" in value:
+            md.append(
+                f"- {key}: {value['gflops']:.1f} GFLOP/s median "
+                f"(max {value['gflops_max']:.1f}, {value['dtype']} {value['n']}x{value['n']})"
+            )
+    md.append("")
+    for title, (rows, columns) in tables.items():
+        md += [f"## {title}", "", format_table(rows, columns), ""]
+    if notes:
+        md += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    md_path = out_dir / f"{name}.md"
+    md_path.write_text("\n".join(md), encoding="utf-8")
+    return json_path, md_path

@@ -1,0 +1,295 @@
+"""CNNClassifier training throughput against a plain PyTorch loop, side by side.
+
+Both train the paper's CNN (:class:`skvae.nn.PaperCNN`, 28x28 MNIST, batch 32,
+Adam 1e-3, cross-entropy, dropout on) from scratch on the same ``--n-images``
+MNIST training rows for ``--epochs`` epochs, starting from the same float32
+numpy arrays:
+
+``plain loop``
+    Build the network and Adam, turn the arrays into tensors, then per epoch:
+    ``randperm``, slice mini-batches, forward, loss, backward, step.
+``CNNClassifier``
+    ``CNNClassifier(validation_fraction=0, max_epochs=epochs).fit(X, y)``: no
+    validation split and no early stopping, so the same work plus whatever the
+    wrapper (scikit-learn input checks, skorch's loop and callbacks) adds.
+``plain loop bf16`` (information, ``--no-bf16`` to skip)
+    The plain loop with forward and loss under
+    ``torch.autocast("cpu", dtype=torch.bfloat16)``.
+
+The variants run interleaved (A B C, C B A, ...) ``--repeats`` times after one
+short warm-up each; the table gives the median images/s (training images per
+second of wall time, set-up included) and the wrapper's overhead, both as the
+ratio of the medians and as the median of the per-repeat ratios of adjacent
+runs (robust to slow drift). The network's FLOPs per training image
+(forward + backward, matmul and convolution only) are counted with
+``FlopCounterMode``; GFLOP/s and "% peak" relate images/s to ``torch.matmul``'s
+GFLOP/s measured in the same process.
+
+Run ``python benchmarks/bench_cnn.py`` (about 4 minutes on 2 cores); results go
+to ``benchmarks/results/bench_cnn.json`` and ``.md``. ``--profile`` also prints
+a cProfile of one CNNClassifier fit next to one plain-loop fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import pstats
+import sys
+
+import _common as C
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from skvae import CNNClassifier
+from skvae.nn import PaperCNN
+
+IMAGE_SHAPE = (1, 28, 28)
+N_CLASSES = 10
+
+COLUMNS = [
+    "variant",
+    "images",
+    "time s",
+    "images/s",
+    "GFLOP/s",
+    "% fp32 peak",
+    "% bf16 peak",
+    "vs plain",
+    "spread %",
+    "cpu share",
+]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n-images", type=int, default=640, help="training rows (default: 640)")
+    p.add_argument("--epochs", type=int, default=1, help="epochs per fit (default: 1)")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved repeats (default: 3)")
+    p.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default: 32)")
+    p.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time the plain loop under bf16 autocast (default: on)",
+    )
+    p.add_argument("--profile", action="store_true", help="print a cProfile of both fits")
+    p.add_argument("--seed", type=int, default=0)
+    C.add_common_args(p)
+    args = p.parse_args(argv)
+    if min(args.n_images, args.epochs, args.repeats, args.batch_size) < 1:
+        p.error("--n-images, --epochs, --repeats and --batch-size must be >= 1")
+    return args
+
+
+def plain_fit(X, y, *, epochs, batch_size, seed, bf16=False) -> PaperCNN:
+    """The reference loop: what a PyTorch user would write by hand."""
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    with torch.random.fork_rng():  # initialisation and dropout, as CNNClassifier seeds them
+        torch.manual_seed(seed)
+        module = PaperCNN(IMAGE_SHAPE, N_CLASSES)
+        optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+        Xt = torch.as_tensor(X, dtype=torch.float32).reshape(len(X), *IMAGE_SHAPE)
+        yt = torch.as_tensor(y, dtype=torch.int64)
+        generator = torch.Generator().manual_seed(seed)
+        n = len(Xt)
+        module.train()
+        for _ in range(epochs):
+            order = torch.randperm(n, generator=generator)
+            for start in range(0, n, batch_size):
+                idx = order[start : start + batch_size]
+                with autocast:
+                    loss = F.cross_entropy(module(Xt[idx]), yt[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+    return module
+
+
+def wrapper_fit(X, y, *, epochs, batch_size, seed) -> CNNClassifier:
+    return CNNClassifier(
+        max_epochs=epochs,
+        validation_fraction=0,
+        batch_size=batch_size,
+        lr=1e-3,
+        random_state=seed,
+    ).fit(X, y)
+
+
+def train_flops_per_image(batch_size: int) -> float:
+    module = PaperCNN(IMAGE_SHAPE, N_CLASSES)
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+    x = torch.rand(batch_size, *IMAGE_SHAPE)
+    t = torch.randint(0, N_CLASSES, (batch_size,))
+
+    def step():
+        loss = F.cross_entropy(module(x), t)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return C.count_flops(step) / batch_size
+
+
+def profile_fits(X, y, args) -> None:
+    for name, fn in (
+        ("CNNClassifier", lambda: wrapper_fit(X, y, epochs=1, batch_size=args.batch_size, seed=0)),
+        ("plain loop", lambda: plain_fit(X, y, epochs=1, batch_size=args.batch_size, seed=0)),
+    ):
+        prof = cProfile.Profile()
+        prof.runcall(fn)
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(30)
+        print(f"\n===== cProfile: {name} =====\n{buf.getvalue()}", flush=True)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    threads = C.set_threads(args.threads)
+    load_start = C.load_average()
+    print(f"threads={threads}  load average at start: {load_start}", flush=True)
+    X_all, y_all = C.load_mnist_train(args.data_home)
+    rows_idx = np.random.RandomState(args.seed).choice(len(X_all), args.n_images, replace=False)
+    X, y = np.ascontiguousarray(X_all[rows_idx]), y_all[rows_idx]
+
+    peak32 = C.measure_matmul_peak(torch.float32)
+    print(f"fp32 matmul peak: {peak32['gflops']:.1f} GFLOP/s", flush=True)
+    peak16 = C.measure_matmul_peak(torch.bfloat16) if args.bf16 else None
+    if peak16:
+        print(f"bf16 matmul peak: {peak16['gflops']:.1f} GFLOP/s", flush=True)
+    flops = train_flops_per_image(args.batch_size)
+    fwd = C.forward_flops_per_image(PaperCNN(IMAGE_SHAPE, N_CLASSES), IMAGE_SHAPE)
+    print(
+        f"PaperCNN FLOPs/image: forward {fwd / 1e6:.1f} M, training step {flops / 1e6:.1f} M",
+        flush=True,
+    )
+
+    common = {"epochs": args.epochs, "batch_size": args.batch_size}
+    variants = {
+        "plain loop": lambda s: plain_fit(X, y, seed=s, **common),
+        "CNNClassifier": lambda s: wrapper_fit(X, y, seed=s, **common),
+    }
+    if args.bf16:
+        variants["plain loop bf16"] = lambda s: plain_fit(X, y, seed=s, bf16=True, **common)
+
+    # Warm-up: every variant once on a few batches (oneDNN primitives, skorch imports).
+    few = min(len(X), 4 * args.batch_size)
+    for name in variants:
+        if name == "CNNClassifier":
+            wrapper_fit(X[:few], y[:few], epochs=1, batch_size=args.batch_size, seed=0)
+        else:
+            plain_fit(
+                X[:few],
+                y[:few],
+                epochs=1,
+                batch_size=args.batch_size,
+                seed=0,
+                bf16=name.endswith("bf16"),
+            )
+
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    names = list(variants)
+    for r in range(args.repeats):
+        order = names if r % 2 == 0 else names[::-1]
+        for name in order:
+            wall, share, _ = C.timed(lambda name=name, s=args.seed + r: variants[name](s))
+            runs[name].append((wall, share))
+            print(
+                f"repeat {r + 1}/{args.repeats} {name:16s} {wall:7.2f} s "
+                f"{len(X) * args.epochs / wall:7.1f} images/s (cpu share {share:.2f})",
+                flush=True,
+            )
+
+    n_img = len(X) * args.epochs
+    plain_times = [w for w, _ in runs["plain loop"]]
+    rows = []
+    for name in names:
+        times = [w for w, _ in runs[name]]
+        ips = [n_img / t for t in times]
+        g = C.gflops(C.median(ips), flops)
+        rows.append(
+            {
+                "variant": name,
+                "images": n_img,
+                "time s": C.median(times),
+                "images/s": C.median(ips),
+                "GFLOP/s": g,
+                "% fp32 peak": 100.0 * g / peak32["gflops"],
+                "% bf16 peak": 100.0 * g / peak16["gflops"] if peak16 else None,
+                "vs plain": C.median(times) / C.median(plain_times),
+                "spread %": C.spread(ips),
+                "cpu share": C.median([s for _, s in runs[name]]),
+                "samples images/s": [round(v, 2) for v in ips],
+            }
+        )
+    wrapper_times = [w for w, _ in runs["CNNClassifier"]]
+    paired = [w / p for w, p in zip(wrapper_times, plain_times)]
+    overhead = {
+        "ratio of medians %": 100.0 * (C.median(wrapper_times) / C.median(plain_times) - 1),
+        "median paired ratio %": 100.0 * (C.median(paired) - 1),
+        "paired ratios": [round(v, 4) for v in paired],
+        "goal %": 10.0,
+    }
+    overhead["within goal"] = max(overhead["ratio of medians %"], 0) <= 10.0
+    over_rows = [
+        {
+            "wrapper overhead (ratio of medians) %": overhead["ratio of medians %"],
+            "wrapper overhead (median paired) %": overhead["median paired ratio %"],
+            "goal %": 10.0,
+            "within goal": overhead["within goal"],
+        }
+    ]
+    C.print_table(rows, COLUMNS, title="training throughput")
+    C.print_table(over_rows, title="CNNClassifier overhead over the plain loop")
+
+    load_end = C.load_average()
+    print(f"load average at end: {load_end}", flush=True)
+    meta = {
+        "threads": threads,
+        "n_images": args.n_images,
+        "epochs": args.epochs,
+        "repeats": args.repeats,
+        "batch_size": args.batch_size,
+        "forward_flops_per_image": fwd,
+        "train_flops_per_image": flops,
+        "fp32 matmul peak": peak32,
+        "overhead": overhead,
+        "load_average_start": load_start,
+        "load_average_end": load_end,
+    }
+    if peak16:
+        meta["bf16 matmul peak"] = peak16
+    notes = [
+        f"images/s: {n_img} training images per fit divided by the fit's wall time (network "
+        f"and optimiser construction and tensor conversion included), median of "
+        f"{args.repeats} interleaved repeats after a warm-up.",
+        f"PaperCNN FLOPs per image (FlopCounterMode, matmul + conv only): forward "
+        f"{fwd / 1e6:.1f} M, training step (forward + backward) {flops / 1e6:.1f} M.",
+        "vs plain: median fit time over the plain loop's; the wrapper overhead is that "
+        "ratio minus 1 (goal: at most 10%).",
+        "spread %: (max - min) / median of the repeats' images/s; cpu share: process CPU "
+        f"seconds per wall second (about {threads} when the cores were not shared).",
+        f"load average at start {load_start}, at end {load_end}: other processes may "
+        "have shared the cores.",
+    ]
+    json_path, md_path = C.write_results(
+        "bench_cnn",
+        {
+            "Training throughput": (rows, COLUMNS),
+            "CNNClassifier overhead": (over_rows, list(over_rows[0])),
+        },
+        meta,
+        out_dir=args.out,
+        notes=notes,
+    )
+    print(f"\nwrote {json_path} and {md_path}")
+    if args.profile:
+        profile_fits(X, y, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

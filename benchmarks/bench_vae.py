@@ -1,0 +1,358 @@
+"""Class-VAE training and generation throughput on MNIST at the paper's sizes.
+
+For each number of images per class (default 5, 10, 25, 50, 100) one class's
+images are drawn from MNIST's training set and the paper's ConvVAE (latent 3)
+is trained on them for a fixed number of optimiser steps, in two ways,
+interleaved (A B A B ...) over ``--repeats`` repeats:
+
+``train_vae``
+    :func:`skvae.nn.train_vae` exactly as :class:`skvae.VAEOversampler` calls it
+    per class: 15% of the class held out for validation, batch 100, RMSprop
+    1e-3, ``max_epochs`` fixed so that ``--steps`` steps are taken and a patience
+    too large to stop. Each epoch also evaluates the validation rows and copies
+    the weights when the validation loss improves.
+``step loop``
+    The bare optimiser steps on the same training rows (shuffle, loss, backward,
+    RMSprop step): what ``train_vae`` costs without its per-epoch bookkeeping.
+
+Training throughput is training images fed to optimiser steps per second of
+wall time (the median over repeats). GFLOP/s counts the matmul and convolution
+FLOPs of the run (forward and backward of the training steps, plus the forward
+of ``train_vae``'s validation passes) with ``FlopCounterMode``; "% peak" relates
+it to ``torch.matmul``'s fp32 GFLOP/s measured in the same process before and
+after the run.
+
+Generation throughput decodes batches of ``--gen-batch`` latent codes with a
+fitted class-VAE in inference mode (``VAE.generate``), and also through
+``VAEOversampler.sample`` (latent draws and the numpy copy included).
+
+Run ``python benchmarks/bench_vae.py`` (about 4 minutes on 2 cores); results go
+to ``benchmarks/results/bench_vae.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+import _common as C
+import numpy as np
+import torch
+
+from skvae import VAEOversampler
+from skvae.nn import ConvVAE, train_vae
+
+IMAGE_SHAPE = (1, 28, 28)
+
+TRAIN_COLUMNS = [
+    "n/class",
+    "train rows",
+    "valid rows",
+    "mode",
+    "steps",
+    "images",
+    "time s",
+    "images/s",
+    "GFLOP/s",
+    "% peak",
+    "spread %",
+    "cpu share",
+]
+GEN_COLUMNS = [
+    "path",
+    "batch",
+    "repeats",
+    "time s",
+    "images/s",
+    "GFLOP/s",
+    "% peak",
+    "spread %",
+    "cpu share",
+]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--sizes",
+        type=lambda s: [int(v) for v in s.split(",") if v],
+        default=[5, 10, 25, 50, 100],
+        help="images per class, comma separated (default: 5,10,25,50,100)",
+    )
+    p.add_argument(
+        "--steps", type=int, default=10, help="optimiser steps per measurement (default: 10)"
+    )
+    p.add_argument("--repeats", type=int, default=3, help="repeats per size (default: 3)")
+    p.add_argument("--latent", type=int, default=3, help="latent size (default: 3)")
+    p.add_argument("--batch-size", type=int, default=100, help="VAE batch size (default: 100)")
+    p.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.15,
+        help="train_vae's held-out share of each class (default: 0.15)",
+    )
+    p.add_argument("--gen-batch", type=int, default=1000, help="codes per generation batch")
+    p.add_argument("--gen-repeats", type=int, default=7, help="generation repeats (default: 7)")
+    p.add_argument("--seed", type=int, default=0)
+    C.add_common_args(p)
+    args = p.parse_args(argv)
+    if args.steps < 1 or args.repeats < 1 or not args.sizes or min(args.sizes) < 2:
+        p.error("--steps and --repeats must be >= 1 and every size >= 2")
+    return args
+
+
+def class_sample(X, y, digit: int, n: int, rng: np.random.RandomState) -> torch.Tensor:
+    rows = rng.choice(np.flatnonzero(y == digit), size=n, replace=False)
+    return torch.as_tensor(X[rows]).reshape(n, *IMAGE_SHAPE)
+
+
+def split(Xc: torch.Tensor, fraction: float, seed: int):
+    """Train / validation split as VAEOversampler makes it."""
+    n = len(Xc)
+    n_valid = int(round(fraction * n))
+    if n_valid >= n:
+        n_valid = 0
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return Xc[order[n_valid:]], Xc[order[:n_valid]]
+
+
+def new_vae(latent: int, seed: int) -> ConvVAE:
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return ConvVAE(IMAGE_SHAPE, latent)
+
+
+def run_train_vae(X_train, X_valid, *, steps, latent, batch_size, seed) -> dict:
+    vae = new_vae(latent, seed)
+    steps_per_epoch = math.ceil(len(X_train) / max(1, min(batch_size, len(X_train))))
+    epochs = math.ceil(steps / steps_per_epoch)
+
+    def go():
+        return train_vae(
+            vae,
+            X_train,
+            X_valid if len(X_valid) else None,
+            max_epochs=epochs,
+            patience=10**9,
+            lr=1e-3,
+            batch_size=batch_size,
+            generator=torch.Generator().manual_seed(seed),
+        )
+
+    wall, share, result = C.timed(go)
+    n_epochs = len(result.history)
+    return {
+        "wall": wall,
+        "share": share,
+        "steps": result.n_steps,
+        "images": len(X_train) * n_epochs,
+        "valid_images": len(X_valid) * n_epochs,
+        "diverged": result.n_divergences,
+    }
+
+
+def run_step_loop(X_train, *, steps, latent, batch_size, seed) -> dict:
+    vae = new_vae(latent, seed)
+    generator = torch.Generator().manual_seed(seed)
+    n = len(X_train)
+
+    def go():
+        optimizer = torch.optim.RMSprop(vae.parameters(), lr=1e-3)
+        vae.train()
+        done = images = 0
+        while done < steps:
+            order = torch.randperm(n, generator=generator)
+            for start in range(0, n, batch_size):
+                batch = X_train[order[start : start + batch_size]]
+                loss = vae.loss(batch, 1.0, generator).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                done += 1
+                images += len(batch)
+                if done == steps:
+                    break
+        return images
+
+    wall, share, images = C.timed(go)
+    return {"wall": wall, "share": share, "steps": steps, "images": images, "valid_images": 0}
+
+
+def flops_per_image(latent: int, batch: int) -> tuple[float, float, float]:
+    """(training step, loss forward, decode) FLOPs per image of the ConvVAE."""
+    vae = new_vae(latent, 0)
+    x = torch.rand(batch, *IMAGE_SHAPE)
+    optimizer = torch.optim.RMSprop(vae.parameters(), lr=1e-3)
+
+    def step():
+        loss = vae.loss(x).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    train = C.count_flops(step) / batch
+    with torch.no_grad():
+        forward = C.count_flops(lambda: vae.loss(x)) / batch
+    z = torch.randn(batch, latent)
+    decode = C.count_flops(lambda: vae.generate(z)) / batch
+    return train, forward, decode
+
+
+def summarise(runs: list[dict], fwd_bwd: float, fwd: float, peak: float) -> dict:
+    ips = [r["images"] / r["wall"] for r in runs]
+    gfs = [(r["images"] * fwd_bwd + r["valid_images"] * fwd) / r["wall"] / 1e9 for r in runs]
+    return {
+        "steps": runs[0]["steps"],
+        "images": runs[0]["images"],
+        "time s": C.median([r["wall"] for r in runs]),
+        "images/s": C.median(ips),
+        "GFLOP/s": C.median(gfs),
+        "% peak": 100.0 * C.median(gfs) / peak,
+        "spread %": C.spread(ips),
+        "cpu share": C.median([r["share"] for r in runs]),
+        "samples images/s": [round(v, 2) for v in ips],
+    }
+
+
+def bench_generation(X, y, args, decode_flops: float, peak: float) -> list[dict]:
+    # A fitted sampler (10 classes x 5 images, one epoch): decoding speed does
+    # not depend on how well the VAE is trained.
+    rng = np.random.RandomState(args.seed)
+    rows = np.concatenate([rng.choice(np.flatnonzero(y == d), 5, replace=False) for d in range(10)])
+    sampler = VAEOversampler(
+        latent=args.latent, max_epochs=1, augment_size=0, random_state=args.seed
+    )
+    sampler.fit_resample(X[rows], y[rows])
+    vae = sampler.vaes_[0]
+    z = torch.randn(args.gen_batch, args.latent, generator=torch.Generator().manual_seed(0))
+    paths = {
+        "VAE.generate (inference mode)": lambda: vae.generate(z),
+        "VAEOversampler.sample": lambda: sampler.sample(args.gen_batch, 0, random_state=0),
+    }
+    out = []
+    for name, fn in paths.items():
+        for _ in range(2):
+            fn()
+        runs = [C.timed(fn)[:2] for _ in range(args.gen_repeats)]
+        ips = [args.gen_batch / w for w, _ in runs]
+        g = C.gflops(C.median(ips), decode_flops)
+        out.append(
+            {
+                "path": name,
+                "batch": args.gen_batch,
+                "repeats": args.gen_repeats,
+                "time s": C.median([w for w, _ in runs]),
+                "images/s": C.median(ips),
+                "GFLOP/s": g,
+                "% peak": 100.0 * g / peak,
+                "spread %": C.spread(ips),
+                "cpu share": C.median([s for _, s in runs]),
+            }
+        )
+    return out
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    threads = C.set_threads(args.threads)
+    load_start = C.load_average()
+    print(f"threads={threads}  load average at start: {load_start}", flush=True)
+    X, y = C.load_mnist_train(args.data_home)
+
+    peak_before = C.measure_matmul_peak(torch.float32)
+    print(f"fp32 matmul peak (before): {peak_before['gflops']:.1f} GFLOP/s", flush=True)
+    peak = peak_before["gflops"]
+
+    train_flops, fwd_flops, decode_flops = flops_per_image(args.latent, 16)
+    print(
+        f"ConvVAE FLOPs/image: training step {train_flops / 1e6:.1f} M, "
+        f"loss forward {fwd_flops / 1e6:.1f} M, decode {decode_flops / 1e6:.1f} M",
+        flush=True,
+    )
+
+    rows = []
+    for n in args.sizes:
+        raw = {"train_vae": [], "step loop": []}
+        n_train = n_valid = 0
+        for r in range(args.repeats + 1):  # repeat 0 is the warm-up
+            rng = np.random.RandomState(args.seed * 1000 + n * 10 + r)
+            Xc = class_sample(X, y, r % 10, n, rng)
+            X_train, X_valid = split(Xc, args.validation_fraction, args.seed + r)
+            n_train, n_valid = len(X_train), len(X_valid)
+            steps = 2 if r == 0 else args.steps
+            common = {"steps": steps, "latent": args.latent, "batch_size": args.batch_size}
+            a = run_train_vae(X_train, X_valid, seed=args.seed + r, **common)
+            b = run_step_loop(X_train, seed=args.seed + r, **common)
+            if r > 0:
+                raw["train_vae"].append(a)
+                raw["step loop"].append(b)
+        for mode, runs in raw.items():
+            row = {
+                "n/class": n,
+                "train rows": n_train,
+                "valid rows": n_valid if mode == "train_vae" else 0,
+                "mode": mode,
+            }
+            row.update(summarise(runs, train_flops, fwd_flops, peak))
+            rows.append(row)
+        C.print_table(rows[-2:], TRAIN_COLUMNS)
+
+    gen_rows = bench_generation(X, y, args, decode_flops, peak)
+    C.print_table(gen_rows, GEN_COLUMNS, title="generation")
+
+    peak_after = C.measure_matmul_peak(torch.float32)
+    load_end = C.load_average()
+    print(
+        f"fp32 matmul peak (after): {peak_after['gflops']:.1f} GFLOP/s; "
+        f"load average at end: {load_end}",
+        flush=True,
+    )
+    # "% peak" uses the peak measured before the run; the after value is kept
+    # to show drift (a lower one hints at interference from other processes).
+    meta = {
+        "threads": threads,
+        "sizes": args.sizes,
+        "steps": args.steps,
+        "repeats": args.repeats,
+        "batch_size": args.batch_size,
+        "validation_fraction": args.validation_fraction,
+        "latent": args.latent,
+        "train_flops_per_image": train_flops,
+        "loss_forward_flops_per_image": fwd_flops,
+        "decode_flops_per_image": decode_flops,
+        "fp32 matmul peak (before)": peak_before,
+        "fp32 matmul peak (after)": peak_after,
+        "load_average_start": load_start,
+        "load_average_end": load_end,
+    }
+    notes = [
+        "images/s: training rows fed to optimiser steps per second of wall time, "
+        f"median of {args.repeats} repeats after one warm-up; `train_vae` and `step loop` "
+        "were interleaved.",
+        f"ConvVAE FLOPs per image (FlopCounterMode, matmul + conv only): training step "
+        f"{train_flops / 1e6:.1f} M, loss forward {fwd_flops / 1e6:.1f} M, "
+        f"decode {decode_flops / 1e6:.1f} M.",
+        "GFLOP/s of `train_vae` also counts the forward FLOPs of its per-epoch "
+        "validation pass; % peak is relative to the fp32 matmul peak measured before the run.",
+        "spread %: (max - min) / median of the repeats' images/s; cpu share: process CPU "
+        f"seconds per wall second (about {threads} when the cores were not shared).",
+        f"load average at start {load_start}, at end {load_end}: other processes may "
+        "have shared the cores.",
+    ]
+    json_path, md_path = C.write_results(
+        "bench_vae",
+        {
+            "Training throughput": (rows, TRAIN_COLUMNS),
+            "Generation throughput": (gen_rows, GEN_COLUMNS),
+        },
+        meta,
+        out_dir=args.out,
+        notes=notes,
+    )
+    print(f"\nwrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

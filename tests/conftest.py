@@ -1,0 +1,31 @@
+"""Shared fixtures: the repository's MNIST copy and small data sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skvae.datasets import load_digits, load_mnist
+
+MNIST_HOME = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """MNIST from ../shared/data/mnist; a missing copy fails, it never skips."""
+    assert MNIST_HOME.is_dir(), f"MNIST test data missing: expected it in {MNIST_HOME}"
+    return load_mnist(MNIST_HOME, download=False)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return load_digits()
+
+
+@pytest.fixture
+def small_digits(digits):
+    """120 digits rows, 12 per class, float32 in [0, 1]."""
+    rows = np.concatenate([np.flatnonzero(digits.target == c)[:12] for c in range(10)])
+    return digits.data[rows], digits.target[rows]

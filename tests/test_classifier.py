@@ -1,0 +1,174 @@
+"""Behaviour of CNNClassifier: early stopping, splits, augmentation, pipelines."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from imblearn.pipeline import Pipeline
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
+
+from skvae import CNNClassifier, RandomAffine, VAEOversampler
+from skvae.nn import PaperCNN
+
+SMALL = dict(random_state=0, module__channels=(4, 4, 4, 4), module__hidden=8)
+
+
+class Recorder:
+    """An augment callable that records the batches it sees."""
+
+    def __init__(self):
+        self.sizes = []
+
+    def __call__(self, x, generator=None):
+        self.sizes.append(len(x))
+        return x
+
+
+def test_trained_on_few_hundred_mnist_images_is_far_above_chance(mnist):
+    rows = np.concatenate([np.flatnonzero(mnist.y_train == c)[:30] for c in range(10)])
+    clf = CNNClassifier(max_epochs=15, random_state=0)
+    clf.fit(mnist.X_train[rows], mnist.y_train[rows])
+    accuracy = clf.score(mnist.X_test[:1000], mnist.y_test[:1000])
+    # Chance is 0.1; 300 real images reach about 0.85 here. 0.6 leaves room for
+    # platform noise while still failing a network that does not learn.
+    assert accuracy > 0.6, accuracy
+
+
+def test_early_stopping_restores_best_weights(small_digits):
+    X, y = small_digits
+    clf = CNNClassifier(max_epochs=60, patience=3, lr=3e-3, batch_size=16, **SMALL).fit(X, y)
+    valid = clf.history[:, "valid_loss"]
+    assert clf.n_epochs_ < 60 and clf.n_epochs_ == clf.best_epoch_ + 3
+    assert clf.best_epoch_ == int(np.argmin(valid)) + 1
+    # Recompute the validation loss with the restored weights.
+    rows = clf.validation_indices_
+    assert len(rows) == 20  # round(0.2 * 12) = 2 per class
+    proba = clf.predict_proba(X[rows])
+    loss = -np.mean(np.log(proba[np.arange(len(rows)), np.searchsorted(clf.classes_, y[rows])]))
+    assert loss == pytest.approx(min(valid), rel=1e-4)
+
+
+def test_validation_split_is_stratified_and_works_with_five_per_class(small_digits):
+    X, y = small_digits
+    rows = np.concatenate([np.flatnonzero(y == c)[:5] for c in range(10)])
+    clf = CNNClassifier(max_epochs=2, validation_fraction=0.1, **SMALL).fit(X[rows], y[rows])
+    held = y[rows][clf.validation_indices_]
+    assert sorted(held) == list(range(10))  # one per class, even at 10%
+    other = CNNClassifier(max_epochs=2, validation_fraction=0.1, **{**SMALL, "random_state": 5})
+    other.fit(X[rows], y[rows])
+    assert not np.array_equal(other.validation_indices_, clf.validation_indices_)
+
+
+def test_min_steps_is_honoured(small_digits):
+    X, y = small_digits
+    clf = CNNClassifier(max_epochs=1, patience=1, min_steps=20, batch_size=128, **SMALL).fit(X, y)
+    assert clf.n_epochs_ >= 20  # 96 training rows, one update per epoch
+
+
+def test_augment_sees_training_batches_only(small_digits):
+    X, y = small_digits
+    recorder = Recorder()
+    clf = CNNClassifier(max_epochs=3, patience=5, augment=recorder, **SMALL).fit(X, y)
+    n_train = len(X) - len(clf.validation_indices_)
+    assert sum(recorder.sizes) == 3 * n_train  # one augmented image per row and epoch
+    before = len(recorder.sizes)
+    clf.predict(X)
+    assert len(recorder.sizes) == before
+
+
+def test_random_affine_changes_training_but_is_seeded(small_digits):
+    X, y = small_digits
+    a = CNNClassifier(max_epochs=2, augment=RandomAffine(), **SMALL).fit(X, y)
+    b = CNNClassifier(max_epochs=2, augment=RandomAffine(), **SMALL).fit(X, y)
+    c = CNNClassifier(max_epochs=2, **SMALL).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert not np.allclose(a.predict_proba(X), c.predict_proba(X))
+
+
+def test_reproducible_and_global_rng_untouched(small_digits):
+    X, y = small_digits
+    np_state, torch_state = np.random.get_state()[1].copy(), torch.get_rng_state().clone()
+    p1 = CNNClassifier(max_epochs=2, **SMALL).fit(X, y).predict_proba(X)
+    p2 = CNNClassifier(max_epochs=2, **SMALL).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(p1, p2)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+
+
+def test_string_labels_and_image_arrays(small_digits):
+    X, y = small_digits
+    names = np.array(list("abcdefghij"))[y]
+    clf = CNNClassifier(max_epochs=2, **SMALL).fit(X.reshape(-1, 8, 8), names)
+    assert list(clf.classes_) == list("abcdefghij")
+    assert set(clf.predict(X.reshape(-1, 1, 8, 8))) <= set("abcdefghij")
+    assert clf.predict_proba(X).shape == (len(X), 10)
+    with pytest.raises(ValueError, match="shape"):
+        clf.predict(X.reshape(-1, 4, 16))
+    with pytest.raises(ValueError, match="64 features"):
+        clf.predict(X[:, :63])
+
+
+def test_image_shape_parameter(small_digits):
+    X, y = small_digits
+    clf = CNNClassifier(image_shape=(8, 8), max_epochs=1, **SMALL).fit(X, y)
+    assert clf.image_shape_ == (1, 8, 8)
+    with pytest.raises(ValueError, match="784.*64"):
+        CNNClassifier(image_shape=(28, 28), max_epochs=1, **SMALL).fit(X, y)
+    rgb = np.repeat(X, 3, axis=1)
+    clf = CNNClassifier(image_shape=(3, 8, 8), max_epochs=1, **SMALL).fit(rgb, y)
+    assert clf.module_.features[0].in_channels == 3
+
+
+def test_pickle_roundtrip(small_digits):
+    X, y = small_digits
+    clf = CNNClassifier(max_epochs=2, **SMALL).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(clf.predict_proba(X), loaded.predict_proba(X))
+
+
+def test_errors(small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="class"):
+        CNNClassifier(max_epochs=1, **SMALL).fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="NaN"):
+        CNNClassifier(max_epochs=1, **SMALL).fit(np.where(X > 0.99, np.nan, X), y)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        CNNClassifier(max_epochs=1, **SMALL).fit(X, np.linspace(0, 1, len(X)))
+    with pytest.raises(ValueError, match="patience"):
+        CNNClassifier(patience=0).fit(X, y)
+
+
+def test_pipeline_grid_search_and_cross_validate(small_digits):
+    X, y = small_digits
+    pipe = Pipeline(
+        [
+            ("vae", VAEOversampler(latent=2, max_epochs=2, augment_size=4, random_state=0)),
+            ("cnn", CNNClassifier(max_epochs=2, **SMALL)),
+        ]
+    )
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    search = GridSearchCV(
+        pipe,
+        {"vae__latent": [2, 3], "cnn__augment": [None, RandomAffine()]},
+        scoring="f1_macro",
+        cv=cv,
+    )
+    search.fit(X, y)
+    assert len(search.cv_results_["mean_test_score"]) == 4
+    assert search.predict(X).shape == (len(X),)
+    scores = cross_validate(
+        clone(pipe).set_params(cnn__lr=3e-3), X, y, cv=cv, return_estimator=True
+    )
+    fitted = scores["estimator"][0]
+    # The CNN saw real + generated rows: 6 real + 4 generated per class in each
+    # training fold, so its validation split holds round(0.2 * 10) = 2 per class.
+    assert len(fitted["cnn"].validation_indices_) == 20
+
+
+def test_paper_cnn_any_image_size():
+    for shape in [(1, 28, 28), (1, 8, 8), (3, 5, 7), (1, 1, 2)]:
+        assert PaperCNN(shape, 4)(torch.zeros(2, *shape)).shape == (2, 4)

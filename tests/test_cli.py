@@ -1,0 +1,96 @@
+"""The ``skvae`` command: in-process and as a subprocess, with tiny settings."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+from skvae.cli import _key_value, main
+
+TINY_ARGS = [
+    "--sizes", "20",
+    "--latents", "2",
+    "--seeds", "2",
+    "--test-size-per-class", "10",
+    "--vae-param", "max_epochs=2",
+    "--vae-param", "patience=1",
+    "--cnn-param", "max_epochs=3",
+    "--cnn-param", "module__channels=(4, 4, 4, 4)",
+    "--cnn-param", "module__hidden=8",
+    "--no-progress",
+]  # fmt: skip
+OUTPUTS = ("results.csv", "table2.md", "table3.md", "fig2.png", "f1_vs_size.png", "config.json")
+
+
+def _cell_mtimes(out: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
+
+
+def test_reproduce_in_process_then_resume_as_a_subprocess(tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(["reproduce", "--out", str(out), *TINY_ARGS]) == 0
+    printed = capsys.readouterr().out
+    assert "8 cells: 8 computed, 0 reused, 0 failed" in printed
+    for name in OUTPUTS:
+        assert (out / name).stat().st_size > 0, name
+    with open(out / "results.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 8  # (CNN, AUG, VAE z=2, AUG+VAE z=2) x 2 seeds
+    assert {r["condition"] for r in rows} == {"CNN", "AUG", "VAE", "AUG+VAE"}
+    assert {r["latent"] for r in rows if r["condition"] in ("CNN", "AUG")} == {""}
+    assert (
+        "| training images | CNN | AUG | VAE z=2 | AUG+VAE z=2 |" in (out / "table2.md").read_text()
+    )
+    assert "| digits | VAE | CNN | 2 |" in (out / "table3.md").read_text()
+
+    before = _cell_mtimes(out)
+    done = subprocess.run(
+        [sys.executable, "-m", "skvae.cli", "reproduce", "--out", str(out), *TINY_ARGS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "8 cells: 0 computed, 8 reused, 0 failed" in done.stdout
+    assert _cell_mtimes(out) == before
+
+    # a changed VAE parameter recomputes the VAE cells only
+    changed = [a if a != "max_epochs=2" else "max_epochs=1" for a in TINY_ARGS]
+    assert main(["reproduce", "--out", str(out), *changed]) == 0
+    assert "8 cells: 4 computed, 4 reused" in capsys.readouterr().out
+
+    (out / "table2.md").unlink()
+    assert main(["report", "--out", str(out)]) == 0
+    assert (out / "table2.md").stat().st_size > 0
+
+
+def test_usage_errors(tmp_path, capsys):
+    assert main([]) == 2
+    assert main(["reproduce", "--out", str(tmp_path), "--sizes", "15", *TINY_ARGS[2:]]) == 2
+    assert "multiple" in capsys.readouterr().err
+    assert not (tmp_path / "cells").exists() or not list((tmp_path / "cells").iterdir())
+    assert main(["report", "--out", str(tmp_path / "nothing")]) == 2
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--conditions", "GAN"])
+
+
+def test_key_value_parsing():
+    assert _key_value("module__channels=(4,4,4,4)") == ("module__channels", (4, 4, 4, 4))
+    assert _key_value("max_epochs = 5") == ("max_epochs", 5)
+    assert _key_value("lr=1e-3") == ("lr", 0.001)
+    assert _key_value("device=cuda:0") == ("device", "cuda:0")
+    assert _key_value("image_shape=None") == ("image_shape", None)
+    with pytest.raises(argparse.ArgumentTypeError):
+        _key_value("max_epochs")
+
+
+def test_console_script_entry_point():
+    scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
+    assert scripts.get("skvae") == "skvae.cli:main"

@@ -1,0 +1,369 @@
+"""The experiment grid, its resumable runner (loky and dask) and the reports."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skvae import CNNClassifier, RandomAffine, VAEOversampler
+from skvae.experiment import grid
+from skvae.experiment.figures import load_cell_samples, mosaic, plot_generated
+from skvae.experiment.grid import (
+    CNN_DEFAULTS,
+    VAE_DEFAULTS,
+    Cell,
+    ExperimentConfig,
+    load_dataset,
+    make_cells,
+    make_cv,
+    make_pipeline,
+    run_grid,
+    write_results,
+)
+from skvae.experiment.paper import PAPER_F1, paper_value
+from skvae.experiment.report import (
+    paired_differences,
+    plot_f1_vs_size,
+    read_results,
+    summarize,
+    table2_markdown,
+    table3_markdown,
+    wilcoxon_tests,
+)
+
+MNIST_HOME = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+# Tiny estimators: each cell trains in well under a second on digits.
+TINY = ExperimentConfig(
+    vae_params=dict(max_epochs=2, patience=1),
+    cnn_params=dict(max_epochs=4, patience=2, module__channels=(4, 4, 4, 4), module__hidden=8),
+    test_size_per_class=10,
+)
+
+
+# ------------------------------------------------------------------ cells
+def test_make_cells_runs_latent_free_conditions_once_per_size_and_seed():
+    cells = make_cells("digits", [20, 50], [2, 3], seeds=2)
+    assert len(cells) == 2 * 2 * (2 + 2 * 2)
+    cnn = [c for c in cells if c.condition == "CNN"]
+    assert {c.latent for c in cnn} == {None}
+    assert len(cnn) == len({(c.size, c.seed) for c in cnn}) == 4
+    assert len({c.name for c in cells}) == len(cells)
+    # seed by seed: every cell of seed 0 comes before any cell of seed 1
+    seeds = [c.seed for c in cells]
+    assert seeds == sorted(seeds)
+
+
+def test_cell_validation():
+    with pytest.raises(ValueError, match="latent"):
+        Cell("digits", 20, 2, "CNN", 0)
+    with pytest.raises(ValueError, match="latent"):
+        Cell("digits", 20, None, "VAE", 0)
+    with pytest.raises(ValueError, match="condition"):
+        Cell("digits", 20, 2, "GAN", 0)
+    with pytest.raises(ValueError, match="dataset"):
+        Cell("cifar", 20, None, "CNN", 0)
+    assert Cell("digits", 20, 2, "AUG+VAE", 3).name == "digits-n20-AUG_VAE-z2-s3"
+
+
+# -------------------------------------------------------------- pipelines
+def test_make_pipeline_conditions_and_defaults():
+    cnn = make_pipeline("CNN", random_state=1)
+    assert [n for n, _ in cnn.steps] == ["cnn"]
+    assert cnn[-1].augment is None and cnn[-1].random_state == 1
+    for key, value in CNN_DEFAULTS.items():
+        assert getattr(cnn[-1], key) == value
+
+    aug = make_pipeline("AUG", augment_params=dict(degrees=5.0))
+    assert isinstance(aug[-1].augment, RandomAffine)
+    assert aug[-1].augment.degrees == 5.0 and aug[-1].augment.width_shift == 0.2
+
+    vae = make_pipeline("VAE", 3, random_state=2, vae_params=dict(max_epochs=7))
+    sampler, clf = vae.named_steps["vae"], vae.named_steps["cnn"]
+    assert isinstance(sampler, VAEOversampler) and isinstance(clf, CNNClassifier)
+    assert sampler.latent == 3 and sampler.max_epochs == 7 and sampler.random_state == 2
+    assert sampler.augment_size == VAE_DEFAULTS["augment_size"]
+    assert clf.augment is None
+
+    both = make_pipeline("AUG+VAE", 2)
+    assert [n for n, _ in both.steps] == ["vae", "cnn"]
+    assert isinstance(both[-1].augment, RandomAffine)
+    with pytest.raises(ValueError, match="latent"):
+        make_pipeline("VAE")
+
+
+def test_make_cv_same_test_subset_across_seeds_digits():
+    data = load_dataset("digits")
+    splits = [
+        next(make_cv(50, seed, test_size_per_class=20).split(data.data, data.target))
+        for seed in range(3)
+    ]
+    tests = [test for _, test in splits]
+    assert all(np.array_equal(tests[0], t) for t in tests)
+    assert not np.array_equal(np.sort(splits[0][0]), np.sort(splits[1][0]))
+    for train, test in splits:
+        assert not np.intersect1d(train, test).size
+        assert np.all(np.bincount(data.target[train]) == 5)
+        assert np.all(np.bincount(data.target[test]) == 20)
+
+
+@pytest.mark.skipif(not MNIST_HOME.exists(), reason="MNIST files not available")
+def test_make_cv_mnist_uses_the_official_split():
+    data = load_dataset("mnist", str(MNIST_HOME))
+    train, test = next(
+        make_cv(50, 0, test_size_per_class=700, test_mask=data.test_mask).split(
+            data.data, data.target
+        )
+    )
+    assert data.test_mask[test].all() and not data.test_mask[train].any()
+    assert np.all(np.bincount(data.target[test]) == 700)
+    assert np.all(np.bincount(data.target[train]) == 5)
+
+
+def test_cell_key_depends_only_on_what_the_cell_uses():
+    cnn_cell, vae_cell = Cell("digits", 20, None, "CNN", 0), Cell("digits", 20, 2, "VAE", 0)
+    base = ExperimentConfig().resolved()
+    other_vae = ExperimentConfig(vae_params=dict(max_epochs=3)).resolved()
+    other_device = ExperimentConfig(cnn_params=dict(device="cpu", verbose=0)).resolved()
+    assert grid._cell_key(cnn_cell, base, 50) == grid._cell_key(cnn_cell, other_vae, 50)
+    assert grid._cell_key(vae_cell, base, 50) != grid._cell_key(vae_cell, other_vae, 50)
+    assert grid._cell_key(vae_cell, base, 50) == grid._cell_key(vae_cell, other_device, 50)
+    assert grid._cell_key(cnn_cell, base, 50) != grid._cell_key(cnn_cell, base, 40)
+
+
+# ---------------------------------------------------------------- runner
+def _mtimes(out: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
+
+
+def _scores(rows) -> dict:
+    return {
+        (r["size"], r["latent"], r["condition"], r["seed"]): (r["f1"], r["accuracy"]) for r in rows
+    }
+
+
+@pytest.fixture(scope="module")
+def loky_run(tmp_path_factory):
+    """A tiny grid run with two loky processes: 2 seeds x (CNN, AUG, VAE, AUG+VAE)."""
+    out = tmp_path_factory.mktemp("loky")
+    cells = make_cells("digits", [20], [2], seeds=2)
+    run = run_grid(cells, out, TINY, n_jobs=2, backend="loky", progress=False)
+    return cells, out, run
+
+
+def test_run_grid_writes_every_cell(loky_run):
+    cells, out, run = loky_run
+    assert not run.failures and not run.interrupted
+    assert run.n_computed == len(cells) == 8 and run.n_cached == 0
+    assert len(run.rows) == 8 and len(_mtimes(out)) == 8
+    assert len(list((out / "cells").glob("*.samples.npz"))) == 4  # VAE cells only
+    assert not list((out / "cells").glob("*.tmp"))
+    for row in run.rows:
+        assert 0.0 <= row["f1"] <= 100.0 and 0.0 <= row["accuracy"] <= 100.0
+        assert row["n_train"] == 20 and row["n_test"] == 100
+        assert 1 <= row["best_epoch"] <= row["epochs"] <= 4
+        if row["condition"] in ("VAE", "AUG+VAE"):
+            assert row["n_generated"] == 20 and row["vae_epochs"] >= 1
+        else:
+            assert row["latent"] is None and row["n_generated"] == 0
+
+
+def test_run_grid_resumes_and_recomputes_only_missing_cells(loky_run, tmp_path):
+    cells, out, run = loky_run
+    before = _mtimes(out)
+    again = run_grid(cells, out, TINY, n_jobs=1, progress=False)
+    assert again.n_cached == 8 and again.n_computed == 0
+    assert _mtimes(out) == before
+    assert _scores(again.rows) == _scores(run.rows)
+
+    removed = sorted(before)[0]
+    (out / "cells" / removed).unlink()
+    partial = run_grid(cells, out, TINY, n_jobs=1, progress=False)
+    assert partial.n_cached == 7 and partial.n_computed == 1
+    after = _mtimes(out)
+    assert {k: v for k, v in after.items() if k != removed} == {
+        k: v for k, v in before.items() if k != removed
+    }
+    assert after[removed] != before[removed]
+    # same seed, same estimators: the recomputed cell gives the same scores
+    assert _scores(partial.rows) == _scores(run.rows)
+
+
+def test_run_grid_on_dask_matches_loky(loky_run, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    cells, _, run = loky_run
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        dask_run = run_grid(
+            cells,
+            tmp_path,
+            TINY,
+            backend="dask",
+            scheduler=cluster.scheduler_address,
+            progress=False,
+        )
+    assert not dask_run.failures and dask_run.n_computed == len(cells)
+    assert _scores(dask_run.rows) == _scores(run.rows)
+
+
+def test_a_failing_cell_is_reported_and_not_saved(tmp_path):
+    config = ExperimentConfig(
+        vae_params=dict(beta=-1.0), cnn_params=TINY.cnn_params, test_size_per_class=10
+    )
+    cells = make_cells("digits", [20], [2], ["CNN", "VAE"], seeds=1)
+    with pytest.warns(RuntimeWarning, match="failed"):
+        run = run_grid(cells, tmp_path, config, progress=False)
+    assert list(run.failures) == ["digits-n20-VAE-z2-s0"]
+    assert "beta" in run.failures["digits-n20-VAE-z2-s0"]
+    assert run.n_computed == 1 and [r["condition"] for r in run.rows] == ["CNN"]
+    assert len(_mtimes(tmp_path)) == 1
+
+
+def test_impossible_size_fails_once_before_any_cell(tmp_path):
+    with pytest.raises(ValueError, match="multiple"):
+        run_grid(make_cells("digits", [15], [2], seeds=1), tmp_path, TINY, progress=False)
+
+
+def test_results_csv_round_trip(loky_run, tmp_path):
+    _, out, run = loky_run
+    path = write_results(run.rows, tmp_path / "results.csv")
+    rows = read_results(path)
+    assert len(rows) == 8
+    assert _scores(rows) == {k: tuple(round(v, 4) for v in s) for k, s in _scores(run.rows).items()}
+    assert {r["latent"] for r in rows} == {None, 2}
+    assert path.read_text().splitlines()[0].startswith("dataset,size,latent,condition,seed,f1")
+
+
+def test_figure2_from_stored_samples(loky_run, tmp_path):
+    _, out, run = loky_run
+    samples = load_cell_samples(run.rows, out)
+    assert list(samples) == [2]
+    entry = samples[2]
+    assert entry["X"].shape == (80, 64) and entry["size"] == 20 and entry["seed"] == 0
+    assert 0.0 <= entry["X"].min() and entry["X"].max() <= 1.0
+    path = plot_generated(samples, tmp_path / "fig2.png")
+    assert path.stat().st_size > 0
+    with pytest.raises(ValueError, match="No generated"):
+        plot_generated({}, tmp_path / "none.png")
+
+
+def test_mosaic_layout():
+    X = np.arange(3 * 2 * 4, dtype=float).reshape(6, 4) / 24
+    y = np.array([0, 0, 1, 1, 2, 2])
+    tiles = mosaic(X, y, (1, 2, 2), pad=1)
+    assert tiles.shape == (3 * 3 - 1, 2 * 3 - 1)
+    np.testing.assert_allclose(tiles[3:5, 3:5], X[3].reshape(2, 2))
+
+
+# ---------------------------------------------------------------- reports
+def _synthetic_rows(gain: float = 2.0, dataset: str = "digits") -> list[dict]:
+    """CNN < VAE by ``gain`` F1 points, AUG = CNN + noise, 3 sizes x 2 latents x 2 seeds."""
+    rng = np.random.RandomState(0)
+    rows = []
+    for size in (50, 100, 250):
+        for seed in range(2):
+            base = 60.0 + size / 10 + rng.normal()
+            rows.append(_row(dataset, size, None, "CNN", seed, base))
+            rows.append(_row(dataset, size, None, "AUG", seed, base + rng.normal(0, 0.1)))
+            for latent in (2, 3):
+                rows.append(_row(dataset, size, latent, "VAE", seed, base + gain + rng.rand()))
+    return rows
+
+
+def _row(dataset, size, latent, condition, seed, f1) -> dict:
+    return dict(
+        dataset=dataset,
+        size=size,
+        latent=latent,
+        condition=condition,
+        seed=seed,
+        f1=f1,
+        accuracy=f1,
+        n_test=500,
+    )
+
+
+def test_paired_differences_broadcasts_latent_free_conditions():
+    rows = _synthetic_rows()
+    assert len(paired_differences(rows, "VAE", "CNN")) == 3 * 2 * 2
+    assert len(paired_differences(rows, "CNN", "VAE")) == 3 * 2 * 2
+    assert len(paired_differences(rows, "AUG", "CNN")) == 3 * 2  # no duplicate pairs
+    assert np.all(paired_differences(rows, "VAE", "CNN") > 0)
+    assert np.all(paired_differences(rows, "CNN", "VAE") < 0)
+
+
+def test_wilcoxon_direction_and_edge_cases():
+    rows = _synthetic_rows()
+    tests = {(t["a"], t["b"]): t for t in wilcoxon_tests(rows)}
+    vae = tests[("VAE", "CNN")]
+    assert vae["n_pairs"] == 12 and vae["mean_diff"] > 2.0
+    assert vae["p_value"] < 0.01 and vae["verdict"] == "VAE better"
+    assert tests[("VAE", "AUG")]["verdict"] == "VAE better"
+    assert tests[("AUG", "CNN")]["verdict"] == "no significant difference"
+    assert ("AUG+VAE", "CNN") not in tests  # condition absent: skipped
+
+    worse = {(t["a"], t["b"]): t for t in wilcoxon_tests(_synthetic_rows(gain=-3.0))}
+    assert worse[("VAE", "CNN")]["verdict"] == "CNN better"
+
+    ties = [dict(r, f1=70.0) for r in rows]
+    tie = {(t["a"], t["b"]): t for t in wilcoxon_tests(ties)}[("VAE", "CNN")]
+    assert tie["verdict"] == "all differences zero" and tie["p_value"] == 1.0
+
+    unpaired = [r for r in rows if not (r["condition"] == "CNN" and r["size"] == 50)]
+    unpaired = [r for r in unpaired if r["condition"] == "CNN" or r["size"] == 50]
+    nopairs = {(t["a"], t["b"]): t for t in wilcoxon_tests(unpaired)}[("VAE", "CNN")]
+    assert nopairs["n_pairs"] == 0 and nopairs["verdict"] == "no pairs"
+    assert math.isnan(nopairs["p_value"])
+
+    one = {(t["a"], t["b"]): t for t in wilcoxon_tests(rows[:3])}[("VAE", "CNN")]
+    assert one["n_pairs"] == 1 and one["verdict"] == "no significant difference"
+
+    text = table3_markdown(wilcoxon_tests(rows))
+    assert "| digits | VAE | CNN | 12 |" in text and "VAE better" in text
+    assert "No comparison possible" in table3_markdown([])
+
+
+def test_summarize_and_table2_formatting():
+    rows = _synthetic_rows(dataset="mnist")
+    summary = {(s["size"], s["condition"], s["latent"]): s for s in summarize(rows)}
+    cnn50 = [r["f1"] for r in rows if r["condition"] == "CNN" and r["size"] == 50]
+    assert summary[(50, "CNN", None)]["n"] == 2
+    assert summary[(50, "CNN", None)]["mean"] == pytest.approx(np.mean(cnn50))
+    assert summary[(50, "CNN", None)]["std"] == pytest.approx(np.std(cnn50, ddof=1))
+
+    text = table2_markdown(rows)
+    header = next(line for line in text.splitlines() if line.startswith("| training images"))
+    assert header == "| training images | CNN | AUG | VAE z=2 | VAE z=3 | VAE best |"
+    line50 = next(line for line in text.splitlines() if line.startswith("| 50 |"))
+    assert "(paper 76.3)" in line50 and "(paper 85.4)" in line50 and "(z=" in line50
+    s = summary[(50, "CNN", None)]
+    assert f"{s['mean']:.1f} ± {s['std']:.1f} (paper 76.3)" in line50
+    line100 = next(line for line in text.splitlines() if line.startswith("| 100 |"))
+    assert "paper" not in line100
+    assert "paper" not in table2_markdown(rows, with_paper=False).split("## mnist")[1]
+
+    single = [r for r in rows if r["seed"] == 0]
+    one_seed = table2_markdown(single)
+    assert "±" not in one_seed.split("|---:|")[1]
+    assert "No finished cell" in table2_markdown([])
+
+
+def test_plot_f1_vs_size(tmp_path):
+    path = plot_f1_vs_size(_synthetic_rows(dataset="mnist"), tmp_path / "f1.png")
+    assert path.stat().st_size > 0
+    assert plot_f1_vs_size([], tmp_path / "empty.png").stat().st_size > 0
+
+
+def test_paper_values_have_sources():
+    assert paper_value("mnist", 50, "CNN") == 76.3
+    assert paper_value("mnist", 250, "VAE best") == 95.9
+    assert paper_value("mnist", 100, "CNN") is None
+    assert all(v.source for v in PAPER_F1.values())

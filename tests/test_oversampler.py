@@ -1,0 +1,261 @@
+"""Behaviour of VAEOversampler: contract, errors, determinism, isolation."""
+
+from __future__ import annotations
+
+import pickle
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from skvae import VAEOversampler
+from skvae.latent import GaussianMixtureSampler, PriorSampler, UniformSampler
+from skvae.nn import MLPVAE, VAE
+
+FAST = dict(latent=2, max_epochs=2, patience=1, random_state=0)
+
+
+def test_default_augments_balanced_data(small_digits):
+    X, y = small_digits
+    X_res, y_res = VAEOversampler(**FAST).fit_resample(X, y)
+    # augment_size=1.0 doubles a balanced set: never a silent no-op.
+    assert Counter(y_res) == {c: 24 for c in range(10)}
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    np.testing.assert_array_equal(y_res[: len(y)], y)
+    # generated rows come class by class in sorted order
+    np.testing.assert_array_equal(y_res[len(y) :], np.repeat(np.arange(10), 12))
+    assert X_res.dtype == np.float32
+
+
+def test_augment_size_int_and_float_and_imbalanced(small_digits):
+    X, y = small_digits
+    keep = (y != 3) | (np.arange(len(y)) % 12 < 4)  # class 3 keeps 4 rows
+    X, y = X[keep], y[keep]
+    s = VAEOversampler(augment_size=5, **FAST).fit(X, y)
+    assert s.sampling_strategy_[3] == 12 + 5 - 4 and s.sampling_strategy_[0] == 5
+    s = VAEOversampler(augment_size=0.5, **FAST).fit(X, y)
+    assert s.sampling_strategy_[3] == 12 + 6 - 4
+    _, y_res = VAEOversampler(augment_size=2, **FAST).fit_resample(X, y)
+    assert set(Counter(y_res).values()) == {14}
+
+
+def test_imblearn_strategies_keep_their_semantics(small_digits):
+    X, y = small_digits
+    sampler = VAEOversampler(sampling_strategy={0: 20, 1: 15}, **FAST)
+    _, y_res = sampler.fit_resample(X, y)
+    counts = Counter(y_res)
+    assert counts[0] == 20 and counts[1] == 15 and counts[2] == 12
+    # imbalanced-learn's "auto" balances, hence adds nothing to balanced data
+    _, y_auto = VAEOversampler(sampling_strategy="auto", **FAST).fit_resample(X, y)
+    assert len(y_auto) == len(y)
+
+
+def test_same_seed_same_output_and_global_rng_untouched(small_digits):
+    X, y = small_digits
+    np_state, torch_state = np.random.get_state()[1].copy(), torch.get_rng_state().clone()
+    a, _ = VAEOversampler(**FAST).fit_resample(X, y)
+    b, _ = VAEOversampler(**FAST).fit_resample(X, y)
+    c, _ = VAEOversampler(**{**FAST, "random_state": 1}).fit_resample(X, y)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a[len(X) :], c[len(X) :])
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    VAEOversampler(**{**FAST, "random_state": None}).fit_resample(X, y)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+
+
+def test_each_vae_sees_only_its_class(small_digits):
+    X, y = small_digits
+    s1 = VAEOversampler(**FAST).fit(X, y)
+    s1.fit_resample(X, y)
+    X2 = X.copy()
+    X2[y == 1] = 1.0 - X2[y == 1]  # change class 1 only
+    s2 = VAEOversampler(**FAST)
+    s2.fit_resample(X2, y)
+    for label in range(10):
+        same = all(
+            torch.equal(p, q)
+            for p, q in zip(s1.vaes_[label].parameters(), s2.vaes_[label].parameters())
+        )
+        assert same == (label != 1), label
+
+
+def test_containers_preserved(small_digits):
+    X, y = small_digits
+    cols = [f"px{i}" for i in range(X.shape[1])]
+    X_res, y_res = VAEOversampler(**FAST).fit_resample(
+        pd.DataFrame(X, columns=cols), pd.Series(y, name="digit")
+    )
+    assert isinstance(X_res, pd.DataFrame) and list(X_res.columns) == cols
+    assert isinstance(y_res, pd.Series) and y_res.name == "digit"
+    X_list, y_list = VAEOversampler(**FAST).fit_resample(X.tolist(), y.tolist())
+    assert isinstance(X_list, list) and isinstance(y_list, list)
+    X64, _ = VAEOversampler(**FAST).fit_resample(X.astype(np.float64), y)
+    assert X64.dtype == np.float64
+
+
+def test_string_labels_and_sample_method(small_digits):
+    X, y = small_digits
+    labels = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
+    s = VAEOversampler(**FAST)
+    _, y_res = s.fit_resample(X, labels[y])
+    assert y_res.dtype == labels.dtype and set(y_res) == set(labels)
+    out = s.sample(7, "three", random_state=0)
+    assert out.shape == (7, 64) and np.isfinite(out).all()
+    np.testing.assert_array_equal(out, s.sample(7, "three", random_state=0))
+    assert out.min() >= 0 and out.max() <= 1  # sigmoid means of the bernoulli decoder
+    with pytest.raises(ValueError, match="Unknown class"):
+        s.sample(3, "eleven")
+
+
+def test_image_shape_auto_explicit_and_tabular(small_digits):
+    X, y = small_digits
+    assert VAEOversampler(**FAST).fit_resample(X, y) and True
+    s = VAEOversampler(**FAST)
+    s.fit_resample(X, y)
+    assert s.image_shape_ == (1, 8, 8) and type(s.vaes_[0]).__name__ == "ConvVAE"
+    s = VAEOversampler(image_shape=(8, 8), **FAST)
+    s.fit_resample(X, y)
+    assert s.image_shape_ == (1, 8, 8)
+    s = VAEOversampler(image_shape=None, **FAST)
+    s.fit_resample(X, y)
+    assert s.image_shape_ is None and isinstance(s.vaes_[0], MLPVAE)
+
+
+def test_tabular_samples_return_to_original_scale():
+    rng = np.random.RandomState(0)
+    X = np.concatenate([rng.normal(1000, 5, (60, 3)), rng.normal(-50, 1, (60, 3))])
+    y = np.repeat([0, 1], 60)
+    s = VAEOversampler(latent=2, max_epochs=30, random_state=0)
+    X_res, y_res = s.fit_resample(X, y)
+    gen = X_res[len(X) :]
+    assert abs(gen[y_res[len(X) :] == 0].mean() - 1000) < 10
+    assert abs(gen[y_res[len(X) :] == 1].mean() + 50) < 3
+
+
+def test_custom_vae_factory(small_digits):
+    X, y = small_digits
+    calls = []
+
+    def tiny(input_shape, latent):
+        calls.append((input_shape, latent))
+        n = int(np.prod(input_shape))
+        encoder = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(n, 16), torch.nn.ReLU())
+        decoder = torch.nn.Sequential(
+            torch.nn.Linear(latent, n), torch.nn.Unflatten(1, input_shape)
+        )
+        return VAE(encoder, decoder, latent=latent, encoder_dim=16, input_shape=input_shape)
+
+    X_res, _ = VAEOversampler(vae=tiny, **FAST).fit_resample(X, y)
+    assert calls == [((1, 8, 8), 2)] * 10 and X_res.shape == (240, 64)
+    with pytest.raises(TypeError, match="skvae.nn.VAE"):
+        VAEOversampler(vae=lambda shape, latent: torch.nn.Linear(2, 2), **FAST).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("n_per_class", [1, 2, 3, 4, 5, 6])
+def test_tiny_classes_train(small_digits, n_per_class):
+    X, y = small_digits
+    rows = np.concatenate([np.flatnonzero(y == c)[:n_per_class] for c in range(3)])
+    s = VAEOversampler(latent=2, max_epochs=3, min_steps=5, random_state=0)
+    X_res, y_res = s.fit_resample(X[rows], y[rows])
+    assert np.isfinite(X_res).all() and len(y_res) == 6 * n_per_class
+    n_valid = int(round(0.15 * n_per_class))
+    for result in s.histories_.values():
+        assert result.n_steps >= 5  # the step budget holds for 1-image classes too
+        assert (result.history[0]["valid_loss"] is None) == (n_valid in (0, n_per_class))
+
+
+def test_latent_samplers(small_digits):
+    X, y = small_digits
+    s = VAEOversampler(latent_sampler=UniformSampler(0.25), **FAST)
+    s.fit_resample(X, y)
+    z = s.latent_samplers_[0].sample(500, np.random.RandomState(0))
+    assert np.abs(z).max() <= 0.25 and np.abs(z).max() > 0.2
+    s = VAEOversampler(latent_sampler="gmm", **FAST)
+    s.fit_resample(X, y)
+    with torch.inference_mode():
+        codes, _ = s.vaes_[4].encode(torch.as_tensor(X[y == 4]).reshape(-1, 1, 8, 8))
+    np.testing.assert_allclose(
+        np.average(s.latent_samplers_[4].means_, axis=0, weights=s.latent_samplers_[4].weights_),
+        codes.numpy().mean(0),
+        atol=1e-3,
+    )
+    assert isinstance(
+        VAEOversampler(latent_sampler=PriorSampler(0.5), **FAST).fit_resample(X, y), tuple
+    )
+    z = PriorSampler(0.5).fit(np.zeros((2, 3))).sample(4000, np.random.RandomState(0))
+    assert abs(z.std() - 0.5) < 0.02
+    assert isinstance(GaussianMixtureSampler().fit(np.ones((1, 2))), GaussianMixtureSampler)
+
+
+def test_pickle_roundtrip(small_digits):
+    X, y = small_digits
+    s = VAEOversampler(**FAST)
+    s.fit_resample(X, y)
+    loaded = pickle.loads(pickle.dumps(s))
+    np.testing.assert_array_equal(
+        s.sample(5, 2, random_state=3), loaded.sample(5, 2, random_state=3)
+    )
+    assert next(loaded.vaes_[2].parameters()).device.type == "cpu"
+
+
+def test_verbose_prints_each_class(small_digits, capsys):
+    X, y = small_digits
+    VAEOversampler(verbose=1, **FAST).fit_resample(X, y)
+    out = capsys.readouterr().out
+    assert out.count("[VAEOversampler] class") == 10
+
+
+@pytest.mark.parametrize(
+    "make_bad, match",
+    [
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), y), "NaN"),
+        (
+            lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X), y),
+            "infinity",
+        ),
+        (lambda X, y: (np.full(X.shape, "a", dtype=object), y), "float"),
+        (lambda X, y: (X, np.linspace(0, 1, len(y))), "Unknown label type"),
+        (lambda X, y: (X, np.zeros(len(y), dtype=int)), "class"),
+    ],
+)
+def test_bad_input_errors(small_digits, make_bad, match):
+    X, y = small_digits
+    Xb, yb = make_bad(X, y)
+    with pytest.raises(ValueError, match=match):
+        VAEOversampler(**FAST).fit_resample(Xb, yb)
+
+
+def test_multilabel_target_is_rejected(small_digits):
+    X, y = small_digits
+    y_multi = np.stack([y % 2, (y // 2) % 2], axis=1)
+    with pytest.raises(ValueError, match="[Mm]ulti"):
+        VAEOversampler(**FAST).fit_resample(X, y_multi)
+
+
+def test_image_shape_errors(small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="784.*64|64.*784"):
+        VAEOversampler(image_shape=(28, 28), **FAST).fit_resample(X, y)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        VAEOversampler(image_shape=(8, 8), **FAST).fit_resample(X * 16, y)
+    with pytest.raises(ValueError, match="even"):
+        VAEOversampler(image_shape=(7, 9), **FAST).fit_resample(X[:, :63], y)
+    with pytest.raises(ValueError, match="even"):
+        VAEOversampler(image_shape=(1, 1, 64), **FAST).fit_resample(X, y)
+    with pytest.raises(ValueError, match="image"):
+        VAEOversampler(vae="conv", image_shape=None, **FAST).fit_resample(X, y)
+
+
+def test_device_errors_without_cuda(small_digits):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the error path is for CPU-only machines")
+    X, y = small_digits
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        VAEOversampler(device="cuda", **FAST).fit_resample(X, y)
+    s = VAEOversampler(device="auto", **FAST)
+    s.fit_resample(X, y)  # auto falls back to the CPU
