@@ -199,6 +199,7 @@ def test_run_grid_on_dask_matches_loky(loky_run, tmp_path):
         n_workers=1,
         threads_per_worker=1,
         processes=False,
+        protocol="tcp://",
         host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
