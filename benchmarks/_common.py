@@ -95,6 +95,17 @@ def timed(fn: Callable[[], object]) -> tuple[float, float, object]:
     return wall, cpu / wall if wall > 0 else float("nan"), result
 
 
+#: A run whose CPU share is below this fraction of the thread count was slowed by
+#: other processes (with 2 OpenMP threads on 2 shared cores a step can be 10x slower).
+CLEAN_SHARE = 0.85
+
+
+def clean_runs(shares: Sequence[float], threads: int) -> str:
+    """``"k/n"``: how many of ``n`` runs had the cores to themselves (by CPU share)."""
+    k = sum(1 for s in shares if s >= CLEAN_SHARE * threads)
+    return f"{k}/{len(shares)}"
+
+
 def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
@@ -259,8 +270,15 @@ def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> 
         "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
     ]
-    for r in cells:
-        lines.append("| " + " | ".join(v.rjust(w) for v, w in zip(r, widths)) + " |")
+    for row, r in zip(rows, cells):
+        lines.append(
+            "| "
+            + " | ".join(
+                v.ljust(w) if isinstance(row.get(c), str) else v.rjust(w)
+                for c, v, w in zip(columns, r, widths)
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 

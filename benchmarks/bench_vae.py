@@ -54,10 +54,12 @@ TRAIN_COLUMNS = [
     "images",
     "time s",
     "images/s",
+    "best images/s",
     "GFLOP/s",
     "% peak",
     "spread %",
     "cpu share",
+    "clean",
 ]
 GEN_COLUMNS = [
     "path",
@@ -65,10 +67,12 @@ GEN_COLUMNS = [
     "repeats",
     "time s",
     "images/s",
+    "best images/s",
     "GFLOP/s",
     "% peak",
     "spread %",
     "cpu share",
+    "clean",
 ]
 
 
@@ -83,7 +87,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--steps", type=int, default=10, help="optimiser steps per measurement (default: 10)"
     )
-    p.add_argument("--repeats", type=int, default=3, help="repeats per size (default: 3)")
+    p.add_argument("--repeats", type=int, default=5, help="repeats per size (default: 5)")
     p.add_argument("--latent", type=int, default=3, help="latent size (default: 3)")
     p.add_argument("--batch-size", type=int, default=100, help="VAE batch size (default: 100)")
     p.add_argument(
@@ -199,7 +203,7 @@ def flops_per_image(latent: int, batch: int) -> tuple[float, float, float]:
     return train, forward, decode
 
 
-def summarise(runs: list[dict], fwd_bwd: float, fwd: float) -> dict:
+def summarise(runs: list[dict], fwd_bwd: float, fwd: float, threads: int) -> dict:
     ips = [r["images"] / r["wall"] for r in runs]
     gfs = [(r["images"] * fwd_bwd + r["valid_images"] * fwd) / r["wall"] / 1e9 for r in runs]
     return {
@@ -207,9 +211,11 @@ def summarise(runs: list[dict], fwd_bwd: float, fwd: float) -> dict:
         "images": runs[0]["images"],
         "time s": C.median([r["wall"] for r in runs]),
         "images/s": C.median(ips),
+        "best images/s": max(ips),
         "GFLOP/s": C.median(gfs),
         "spread %": C.spread(ips),
         "cpu share": C.median([r["share"] for r in runs]),
+        "clean": C.clean_runs([r["share"] for r in runs], threads),
         "samples images/s": [round(v, 2) for v in ips],
     }
 
@@ -243,9 +249,11 @@ def bench_generation(X, y, args, decode_flops: float) -> list[dict]:
                 "repeats": args.gen_repeats,
                 "time s": C.median([w for w, _ in runs]),
                 "images/s": C.median(ips),
+                "best images/s": max(ips),
                 "GFLOP/s": g,
                 "spread %": C.spread(ips),
                 "cpu share": C.median([s for _, s in runs]),
+                "clean": C.clean_runs([s for _, s in runs], torch.get_num_threads()),
             }
         )
     return out
@@ -291,7 +299,7 @@ def main(argv=None) -> int:
                 "valid rows": n_valid if mode == "train_vae" else 0,
                 "mode": mode,
             }
-            row.update(summarise(runs, train_flops, fwd_flops))
+            row.update(summarise(runs, train_flops, fwd_flops, threads))
             rows.append(row)
         C.print_table(rows[-2:], [c for c in TRAIN_COLUMNS if c != "% peak"])
 
@@ -336,7 +344,9 @@ def main(argv=None) -> int:
         "validation pass; % peak is relative to the fp32 matmul peak: the best of the "
         "torch.matmul samples timed before and after the run in the same process.",
         "spread %: (max - min) / median of the repeats' images/s; cpu share: process CPU "
-        f"seconds per wall second (about {threads} when the cores were not shared).",
+        f"seconds per wall second (about {threads} when the cores were not shared); clean: "
+        f"repeats with a cpu share >= {C.CLEAN_SHARE} x {threads} threads; best images/s: "
+        "the fastest repeat (the least disturbed).",
         f"load average at start {load_start}, at end {load_end}: other processes may "
         "have shared the cores.",
     ]

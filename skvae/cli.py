@@ -144,9 +144,10 @@ def _build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--n-jobs",
         type=int,
-        default=1,
+        default=-1,
         metavar="N",
-        help="cells run at once (joblib n_jobs; -1: all cores or all dask workers; default: 1)",
+        help="cells run at once (joblib n_jobs; default -1: one per core, or all dask "
+        "workers). Each loky process gets cores / n_jobs torch threads",
     )
     rep.add_argument(
         "--backend",

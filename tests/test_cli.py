@@ -10,6 +10,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+import torch
 
 from skvae.cli import _key_value, main
 
@@ -26,6 +27,15 @@ TINY_ARGS = [
     "--no-progress",
 ]  # fmt: skip
 OUTPUTS = ("results.csv", "table2.md", "table3.md", "fig2.png", "f1_vs_size.png", "config.json")
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """In-process cells use one torch thread, like loky's worker processes."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _cell_mtimes(out: Path) -> dict[str, int]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from skvae import CNNClassifier, RandomAffine, VAEOversampler
 from skvae.experiment import grid
@@ -42,6 +43,19 @@ TINY = ExperimentConfig(
     cnn_params=dict(max_epochs=4, patience=2, module__channels=(4, 4, 4, 4), module__hidden=8),
     test_size_per_class=10,
 )
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Cells run in this process (sequential, dask threads) use one torch thread.
+
+    Like loky's and dask's worker processes: on a busy 2-core machine, two
+    spinning OpenMP threads per tiny network make such runs many times slower.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 # ------------------------------------------------------------------ cells

@@ -122,8 +122,8 @@ DATASETS: dict[str, _DatasetSpec] = {
 DEFAULT_GRIDS: dict[str, dict[str, Any]] = {
     "digits": dict(
         sizes=(50, 100),
-        latents=(2,),
-        seeds=2,
+        latents=(2, 3),
+        seeds=3,
         cnn_params=dict(module__channels=(32, 64, 64, 64)),
     ),
     "mnist": dict(sizes=(50, 100, 250, 500, 1000), latents=(2, 3, 4, 8), seeds=5),
@@ -803,7 +803,7 @@ def _backend_context(backend: str, scheduler: str | None, n_jobs: int | None) ->
         raise ImportError(
             "backend='dask' needs dask.distributed: pip install 'skvae[dask]'."
         ) from exc
-    client = Client(scheduler) if scheduler else Client(processes=False)
+    client = Client(scheduler) if scheduler else Client(dashboard_address=None)
     try:
         with parallel_config(backend="dask"):
             yield -1 if n_jobs in (None, 1) else n_jobs
