@@ -368,6 +368,11 @@ def test_summarize_and_table2_formatting():
     single = [r for r in rows if r["seed"] == 0]
     one_seed = table2_markdown(single)
     assert "±" not in one_seed.split("|---:|")[1]
+    # one latent size: the "best" column only where the paper has a value for it
+    one_latent = [r for r in rows if r["latent"] in (None, 2)]
+    assert "| CNN | AUG | VAE z=2 | VAE best |" in table2_markdown(one_latent)
+    digits = [dict(r, dataset="digits") for r in one_latent]
+    assert "| CNN | AUG | VAE z=2 |\n" in table2_markdown(digits)
     assert "No finished cell" in table2_markdown([])
 
 

@@ -45,6 +45,8 @@ def load_cell_samples(
     for row in rows:
         if row["condition"] not in _VAE_CONDITIONS or row.get("latent") in (None, ""):
             continue
+        if not row.get("key"):
+            continue
         latent = int(row["latent"])
         rank = (
             int(row["size"]),

@@ -747,7 +747,26 @@ def run_grid(
         for name in {cell.dataset for cell in todo}:
             load_dataset(name, config.data_home)
         _check_splits(todo, config)
-    bar = _progress_bar(len(run.keys), run.n_cached, enabled=progress and bool(todo))
+    if todo:
+        _run_todo(todo, run, out_dir, config, params, inputs, n_jobs, backend, scheduler, progress)
+    run.rows.sort(key=_sort_key)
+    return run
+
+
+def _run_todo(
+    todo: list[Cell],
+    run: GridRun,
+    out_dir: Path,
+    config: ExperimentConfig,
+    params: Mapping[str, Mapping[str, Any]],
+    inputs: Mapping[Cell, dict],
+    n_jobs: int | None,
+    backend: str,
+    scheduler: str | None,
+    progress: bool,
+) -> None:
+    """Run the unfinished cells, saving each as it arrives; Ctrl-C sets ``interrupted``."""
+    bar = _progress_bar(len(run.keys), run.n_cached, enabled=progress)
     try:
         with _backend_context(backend, scheduler, n_jobs) as n_workers:
             results = Parallel(n_jobs=n_workers, batch_size=1, return_as="generator_unordered")(
@@ -760,7 +779,7 @@ def run_grid(
                     warnings.warn(
                         f"Cell {cell.name} failed and was not saved:\n{result['error']}",
                         RuntimeWarning,
-                        stacklevel=2,
+                        stacklevel=3,
                     )
                 else:
                     run.rows.append(_save_cell(out_dir, run.keys[cell], result, inputs[cell]))
@@ -770,8 +789,6 @@ def run_grid(
         run.interrupted = True
     finally:
         bar.close()
-    run.rows.sort(key=_sort_key)
-    return run
 
 
 def _check_splits(cells: Iterable[Cell], config: ExperimentConfig) -> None:

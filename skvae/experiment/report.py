@@ -130,8 +130,14 @@ def _fmt(mean: float, std: float, digits: int = 1) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def _columns(summary: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, int | None]]:
-    """Table columns as (label, condition, latent); latent -1 means "best"."""
+def _columns(
+    summary: Sequence[Mapping[str, Any]], paper_columns: frozenset[str] = frozenset()
+) -> list[tuple[str, str, int | None]]:
+    """Table columns as (label, condition, latent); latent -1 means "best".
+
+    A "best" column is shown with several latent sizes, or when the paper has
+    a value for it (``paper_columns``).
+    """
     present = {s["condition"] for s in summary}
     latents = sorted({s["latent"] for s in summary if s["latent"] is not None})
     conditions = [c for c in CONDITIONS if c in present] + sorted(present - set(CONDITIONS))
@@ -141,7 +147,7 @@ def _columns(summary: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, int |
             columns.append((condition, condition, None))
             continue
         columns += [(f"{condition} z={z}", condition, z) for z in latents]
-        if len(latents) > 1:
+        if len(latents) > 1 or f"{condition} best" in paper_columns:
             columns.append((f"{condition} best", condition, -1))
     return columns
 
@@ -175,7 +181,8 @@ def table2_markdown(rows: Iterable[Mapping[str, Any]], *, with_paper: bool = Tru
         by_dataset[entry["dataset"]].append(entry)
     for dataset, entries in by_dataset.items():
         cells = {(e["size"], e["condition"], e["latent"]): e for e in entries}
-        columns = _columns(entries)
+        paper_columns = frozenset(c for d, _, c in PAPER_F1 if d == dataset and with_paper)
+        columns = _columns(entries, paper_columns)
         seeds = sorted({e["n"] for e in entries})
         n_test = sorted({int(r["n_test"]) for r in rows if r["dataset"] == dataset})
         lines += [
