@@ -68,7 +68,7 @@ COLUMNS = [
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n-images", type=int, default=640, help="training rows (default: 640)")
+    p.add_argument("--n-images", type=int, default=1280, help="training rows (default: 1280)")
     p.add_argument("--epochs", type=int, default=1, help="epochs per fit (default: 1)")
     p.add_argument("--repeats", type=int, default=5, help="interleaved repeats (default: 5)")
     p.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default: 32)")
