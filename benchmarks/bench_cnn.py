@@ -25,7 +25,7 @@ runs (robust to slow drift). The network's FLOPs per training image
 ``FlopCounterMode``; GFLOP/s and "% peak" relate images/s to ``torch.matmul``'s
 GFLOP/s measured in the same process.
 
-Run ``python benchmarks/bench_cnn.py`` (about 4 minutes on 2 cores); results go
+Run ``python benchmarks/bench_cnn.py`` (about 1.5 minutes on 2 idle cores); results go
 to ``benchmarks/results/bench_cnn.json`` and ``.md``. ``--profile`` also prints
 a cProfile of one CNNClassifier fit next to one plain-loop fit.
 """

@@ -8,9 +8,10 @@ interleaved (A B A B ...) over ``--repeats`` repeats:
 ``train_vae``
     :func:`skvae.nn.train_vae` exactly as :class:`skvae.VAEOversampler` calls it
     per class: 15% of the class held out for validation, batch 100, RMSprop
-    1e-3, ``max_epochs`` fixed so that ``--steps`` steps are taken and a patience
-    too large to stop. Each epoch also evaluates the validation rows and copies
-    the weights when the validation loss improves.
+    1e-3, ``max_epochs`` fixed so that ``max(--steps, --min-images / training
+    rows)`` steps are taken (every measurement sees at least ``--min-images``
+    images) and a patience too large to stop. Each epoch also evaluates the
+    validation rows and copies the weights when the validation loss improves.
 ``step loop``
     The bare optimiser steps on the same training rows (shuffle, loss, backward,
     RMSprop step): what ``train_vae`` costs without its per-epoch bookkeeping.
@@ -19,14 +20,14 @@ Training throughput is training images fed to optimiser steps per second of
 wall time (the median over repeats). GFLOP/s counts the matmul and convolution
 FLOPs of the run (forward and backward of the training steps, plus the forward
 of ``train_vae``'s validation passes) with ``FlopCounterMode``; "% peak" relates
-it to ``torch.matmul``'s fp32 GFLOP/s measured in the same process before and
-after the run.
+it to ``torch.matmul``'s fp32 GFLOP/s in the same process (the best of the
+samples timed before and after the run).
 
 Generation throughput decodes batches of ``--gen-batch`` latent codes with a
 fitted class-VAE in inference mode (``VAE.generate``), and also through
 ``VAEOversampler.sample`` (latent draws and the numpy copy included).
 
-Run ``python benchmarks/bench_vae.py`` (about 4 minutes on 2 cores); results go
+Run ``python benchmarks/bench_vae.py`` (about 2 minutes on 2 idle cores); results go
 to ``benchmarks/results/bench_vae.json`` and ``.md``.
 """
 
@@ -85,7 +86,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="images per class, comma separated (default: 5,10,25,50,100)",
     )
     p.add_argument(
-        "--steps", type=int, default=10, help="optimiser steps per measurement (default: 10)"
+        "--steps", type=int, default=10, help="least optimiser steps per measurement (default: 10)"
+    )
+    p.add_argument(
+        "--min-images",
+        type=int,
+        default=400,
+        help="least training images per measurement: small classes take more steps (default: 400)",
     )
     p.add_argument("--repeats", type=int, default=5, help="repeats per size (default: 5)")
     p.add_argument("--latent", type=int, default=3, help="latent size (default: 3)")
@@ -285,7 +292,7 @@ def main(argv=None) -> int:
             Xc = class_sample(X, y, r % 10, n, rng)
             X_train, X_valid = split(Xc, args.validation_fraction, args.seed + r)
             n_train, n_valid = len(X_train), len(X_valid)
-            steps = 2 if r == 0 else args.steps
+            steps = 2 if r == 0 else max(args.steps, math.ceil(args.min_images / n_train))
             common = {"steps": steps, "latent": args.latent, "batch_size": args.batch_size}
             a = run_train_vae(X_train, X_valid, seed=args.seed + r, **common)
             b = run_step_loop(X_train, seed=args.seed + r, **common)
@@ -322,6 +329,7 @@ def main(argv=None) -> int:
         "threads": threads,
         "sizes": args.sizes,
         "steps": args.steps,
+        "min_images": args.min_images,
         "repeats": args.repeats,
         "batch_size": args.batch_size,
         "validation_fraction": args.validation_fraction,
