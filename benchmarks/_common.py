@@ -106,6 +106,36 @@ def clean_runs(shares: Sequence[float], threads: int) -> str:
     return f"{k}/{len(shares)}"
 
 
+def interference_notes(
+    rows: Sequence[dict], threads: int, load_start, load_end, peak_columns=("% peak",)
+) -> list[str]:
+    """Notes on how trustworthy the numbers are, for the results file."""
+    clean = total = 0
+    for row in rows:
+        k, n = (int(v) for v in str(row.get("clean", "0/0")).split("/"))
+        clean, total = clean + k, total + n
+    loads = f"load average at start {load_start}, at end {load_end}"
+    if clean == total:
+        notes = [
+            f"All {total} timed repeats had a CPU share of at least {CLEAN_SHARE} x {threads} "
+            f"threads: no sign that other processes shared the cores ({loads})."
+        ]
+    else:
+        notes = [
+            f"{total - clean} of {total} timed repeats had a CPU share below {CLEAN_SHARE} x "
+            f"{threads} threads: other processes shared the cores ({loads}). Such runs can be "
+            "several times slower; trust the best images/s column more, or rerun on an idle "
+            "machine or with --threads 1."
+        ]
+    if any((row.get(c) or 0) > 100 for row in rows for c in peak_columns):
+        notes.append(
+            "A % peak above 100 means the network's convolutions (oneDNN kernels) ran faster "
+            "than torch.matmul's GEMM of that dtype does on this CPU: the matmul figure is a "
+            "practical yardstick measured in the same process, not the hardware's peak."
+        )
+    return notes
+
+
 def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 

@@ -25,7 +25,7 @@ runs (robust to slow drift). The network's FLOPs per training image
 ``FlopCounterMode``; GFLOP/s and "% peak" relate images/s to ``torch.matmul``'s
 GFLOP/s measured in the same process.
 
-Run ``python benchmarks/bench_cnn.py`` (about 1.5 minutes on 2 idle cores); results go
+Run ``python benchmarks/bench_cnn.py`` (about 1 minute on 2 idle cores); results go
 to ``benchmarks/results/bench_cnn.json`` and ``.md``. ``--profile`` also prints
 a cProfile of one CNNClassifier fit next to one plain-loop fit.
 """
@@ -305,9 +305,10 @@ def main(argv=None) -> int:
         f"seconds per wall second (about {threads} when the cores were not shared); clean: "
         f"repeats with a cpu share >= {C.CLEAN_SHARE} x {threads} threads; best images/s: "
         "the fastest repeat (the least disturbed).",
-        f"load average at start {load_start}, at end {load_end}: other processes may "
-        "have shared the cores.",
     ]
+    notes += C.interference_notes(
+        rows, threads, load_start, load_end, ("% fp32 peak", "% bf16 peak")
+    )
     json_path, md_path = C.write_results(
         "bench_cnn",
         {

@@ -27,7 +27,7 @@ Generation throughput decodes batches of ``--gen-batch`` latent codes with a
 fitted class-VAE in inference mode (``VAE.generate``), and also through
 ``VAEOversampler.sample`` (latent draws and the numpy copy included).
 
-Run ``python benchmarks/bench_vae.py`` (about 2 minutes on 2 idle cores); results go
+Run ``python benchmarks/bench_vae.py`` (about 1.5 minutes on 2 idle cores); results go
 to ``benchmarks/results/bench_vae.json`` and ``.md``.
 """
 
@@ -355,9 +355,8 @@ def main(argv=None) -> int:
         f"seconds per wall second (about {threads} when the cores were not shared); clean: "
         f"repeats with a cpu share >= {C.CLEAN_SHARE} x {threads} threads; best images/s: "
         "the fastest repeat (the least disturbed).",
-        f"load average at start {load_start}, at end {load_end}: other processes may "
-        "have shared the cores.",
     ]
+    notes += C.interference_notes(rows + gen_rows, threads, load_start, load_end, ("% peak",))
     json_path, md_path = C.write_results(
         "bench_vae",
         {
