@@ -132,6 +132,15 @@ def _build_parser() -> argparse.ArgumentParser:
         help="RandomAffine parameter over AUGMENT_DEFAULTS, e.g. degrees=10",
     )
     rep.add_argument(
+        "--synthetic-param",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="how VAE conditions use generated images, over SYNTHETIC_DEFAULTS: "
+        "form=nested|pipeline, synthetic_weight=W, synthetic_refresh=True|False",
+    )
+    rep.add_argument(
         "--device", default=None, help="torch device of both estimators: cpu, cuda, cuda:N or auto"
     )
     rep.add_argument(
@@ -192,6 +201,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         vae_params=vae_params,
         cnn_params=cnn_params,
         augment_params=dict(args.aug_param),
+        synthetic_params=dict(args.synthetic_param),
         data_home=args.data_home,
         test_size_per_class=args.test_size_per_class,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter, OrderedDict
 from numbers import Integral, Real
 
@@ -11,7 +12,8 @@ import torch
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_sampling_strategy, check_target_type
 from imblearn.utils._validation import ArraysTransformer
-from sklearn.base import _fit_context
+from sklearn.base import _fit_context, clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import label_binarize
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -92,11 +94,29 @@ class VAEOversampler(BaseOverSampler):
         class gets ``round(validation_fraction * n_c)`` validation rows; when that
         is 0 (e.g. fewer than 4 rows at 0.15) or would leave no training row, the
         class trains on all its rows and early stopping watches the training loss.
+    pretrain : {None, "pooled"}, default=None
+        ``"pooled"`` first trains one VAE on the rows of all classes (same
+        budget and split rule) and starts every class-VAE from its weights, so a
+        class of a few rows fine-tunes a model of the whole data set instead of
+        starting from scratch. Each class-VAE then still trains on its own
+        class only. None (the paper) starts each from random weights.
     latent_sampler : {"prior", "uniform", "gmm"} or sampler, default="prior"
         Where codes are drawn: the prior N(0, I) (the paper),
         :class:`~skvae.latent.UniformSampler` (the authors' code),
         :class:`~skvae.latent.GaussianMixtureSampler` on the class's codes, or an
         instance such as ``PriorSampler(scale=0.7)`` (a truncated prior).
+    filter_threshold : float or None, default=None
+        Keep only generated rows that a classifier trained on the real rows
+        given to ``fit_resample`` assigns to their intended class with a
+        probability of at least this value; rejected rows are replaced by new
+        draws (up to ``max_filter_rounds`` rounds, then the most probable
+        rejected rows fill the gap, with a warning). None keeps every row.
+    filter_estimator : classifier or None, default=None
+        The real-data classifier of ``filter_threshold`` (anything with
+        ``predict_proba``); None means
+        ``LogisticRegression(C=0.1, max_iter=1000)`` on the rows as they are.
+    max_filter_rounds : int, default=20
+        Most rounds of draws per class when filtering.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``. Fitted VAEs are kept on
         the CPU, so a sampler fitted on a GPU pickles and loads anywhere.
@@ -118,6 +138,13 @@ class VAEOversampler(BaseOverSampler):
         Per class, the :class:`skvae.nn.TrainResult` of its training.
     latent_samplers_ : dict
         Per class, the fitted latent sampler.
+    pretrain_history_ : TrainResult or None
+        The pooled VAE's training with ``pretrain="pooled"``, else None.
+    filter_ : classifier or None
+        The fitted real-data classifier of ``filter_threshold`` (None without).
+    filter_acceptance_ : dict
+        Per class, the share of drawn rows the filter kept in ``fit_resample``
+        (only with ``filter_threshold``).
     n_features_in_ : int
         Number of features seen during fit.
     image_shape_ : tuple of int or None
@@ -159,10 +186,14 @@ class VAEOversampler(BaseOverSampler):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "pretrain": [None, StrOptions({"pooled"})],
         "latent_sampler": [
             StrOptions({"prior", "uniform", "gmm"}),
             HasMethods(["fit", "sample"]),
         ],
+        "filter_threshold": [None, Interval(Real, 0, 1, closed="both")],
+        "filter_estimator": [None, HasMethods(["fit", "predict_proba"])],
+        "max_filter_rounds": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -183,7 +214,11 @@ class VAEOversampler(BaseOverSampler):
         lr: float = 1e-3,
         batch_size: int = 100,
         validation_fraction: float = 0.15,
+        pretrain=None,
         latent_sampler="prior",
+        filter_threshold: float | None = None,
+        filter_estimator=None,
+        max_filter_rounds: int = 20,
         device="cpu",
         random_state=None,
         verbose: int = 0,
@@ -200,7 +235,11 @@ class VAEOversampler(BaseOverSampler):
         self.lr = lr
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
+        self.pretrain = pretrain
         self.latent_sampler = latent_sampler
+        self.filter_threshold = filter_threshold
+        self.filter_estimator = filter_estimator
+        self.max_filter_rounds = max_filter_rounds
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -259,6 +298,8 @@ class VAEOversampler(BaseOverSampler):
         Returns
         -------
         ndarray of shape (n_samples, n_features_in_), float32
+            With a ``filter_threshold``, the rows the real-data classifier
+            accepts (see the parameter).
         """
         check_is_fitted(self, "vaes_")
         if class_label not in self.vaes_:
@@ -269,6 +310,44 @@ class VAEOversampler(BaseOverSampler):
         if n_samples < 0:
             raise ValueError(f"n_samples must be >= 0, got {n_samples}.")
         rng = np.random.RandomState(draw_seed(random_state))
+        if getattr(self, "filter_", None) is None:
+            return self._decode_draws(n_samples, class_label, rng)
+        return self._filtered_draws(n_samples, class_label, rng)[0]
+
+    def _filtered_draws(self, n_samples: int, class_label, rng) -> tuple[np.ndarray, float]:
+        """Draw until the filter accepts ``n_samples`` rows; return them and the rate."""
+        column = int(np.flatnonzero(self.filter_.classes_ == class_label)[0])
+        kept, rejected, n_drawn = [], [], 0
+        n_kept = 0
+        for _ in range(self.max_filter_rounds):
+            if n_kept >= n_samples:
+                break
+            batch = self._decode_draws(max(2 * (n_samples - n_kept), 16), class_label, rng)
+            proba = self.filter_.predict_proba(batch)[:, column]
+            ok = proba >= self.filter_threshold
+            kept.append(batch[ok])
+            rejected.append((batch[~ok], proba[~ok]))
+            n_kept += int(ok.sum())
+            n_drawn += len(batch)
+        rate = n_kept / max(n_drawn, 1)
+        out = np.concatenate(kept)[:n_samples] if kept else self._decode_draws(0, class_label, rng)
+        if len(out) < n_samples:
+            warnings.warn(
+                f"Class {class_label!r}: the filter accepted {len(out)} of the "
+                f"{n_samples} rows requested after {self.max_filter_rounds} rounds "
+                f"(acceptance {rate:.1%}); the most probable rejected rows fill the gap. "
+                "Lower filter_threshold or raise max_filter_rounds.",
+                UserWarning,
+                stacklevel=3,
+            )
+            rows = np.concatenate([r for r, _ in rejected])
+            proba = np.concatenate([p for _, p in rejected])
+            best = np.argsort(-proba, kind="stable")[: n_samples - len(out)]
+            out = np.concatenate([out, rows[best]])
+        return out, rate
+
+    def _decode_draws(self, n_samples: int, class_label, rng) -> np.ndarray:
+        """Decode ``n_samples`` codes drawn from the class's latent sampler."""
         vae = self.vaes_[class_label]
         z = self.latent_samplers_[class_label].sample(n_samples, rng)
         with torch.inference_mode():
@@ -368,33 +447,83 @@ class VAEOversampler(BaseOverSampler):
         self.image_shape_ = self._resolve_image_shape(X)
         self.classes_ = np.unique(y)
         self.vaes_, self.histories_, self.scalers_, self.latent_samplers_ = {}, {}, {}, {}
+        init_state, self.pretrain_history_ = None, None
+        if self.pretrain == "pooled":
+            # One VAE on every class's rows first: the class-VAEs start from what
+            # all the data teaches about strokes, not from random weights.
+            pooled, self.pretrain_history_, *_ = self._train_vae(
+                X, int(rng.randint(2**31 - 1)), device, None, name="pooled"
+            )
+            init_state = pooled.state_dict()
         for label in self.classes_:
-            self._fit_class(label, X[y == label], int(rng.randint(2**31 - 1)), device)
+            self._fit_class(
+                label, X[y == label], int(rng.randint(2**31 - 1)), device, init_state
+            )
+        self.filter_ = None
+        if self.filter_threshold is not None:
+            estimator = self.filter_estimator
+            if estimator is None:
+                estimator = LogisticRegression(C=0.1, max_iter=1000)
+            self.filter_ = clone(estimator).fit(X, y)
+            self.filter_acceptance_ = {}
 
         X_parts, y_parts = [X], [y]
         for label, n_new in self.sampling_strategy_.items():
-            if n_new > 0:
-                X_parts.append(self.sample(n_new, label, random_state=rng).astype(X.dtype))
-                y_parts.append(np.full(n_new, label, dtype=y.dtype))
+            if n_new <= 0:
+                continue
+            if self.filter_ is None:
+                rows = self._decode_draws(n_new, label, rng)
+            else:
+                rows, self.filter_acceptance_[label] = self._filtered_draws(n_new, label, rng)
+            X_parts.append(rows.astype(X.dtype))
+            y_parts.append(np.full(n_new, label, dtype=y.dtype))
         return np.concatenate(X_parts), np.concatenate(y_parts)
 
-    def _fit_class(self, label, X_class: np.ndarray, seed: int, device: torch.device) -> None:
+    def _fit_class(
+        self, label, X_class: np.ndarray, seed: int, device: torch.device, init_state=None
+    ) -> None:
         """Train, store and fit the latent sampler of one class's VAE."""
         start = time.perf_counter()
-        n_features = X_class.shape[1]
+        vae, result, codes, scaler, n_valid = self._train_vae(
+            X_class, seed, device, init_state, name=f"class {label!r}"
+        )
+        self.vaes_[label] = vae
+        self.histories_[label] = result
+        if scaler is not None:
+            self.scalers_[label] = scaler
+        self.latent_samplers_[label] = make_latent_sampler(self.latent_sampler).fit(codes)
+        if self.verbose:
+            print(
+                f"[VAEOversampler] class {label!r}: {len(X_class) - n_valid} train / "
+                f"{n_valid} valid rows, {len(result.history)} epochs, {result.n_steps} steps, "
+                f"best loss {result.best_loss:.4g} at epoch {result.best_epoch} "
+                f"({time.perf_counter() - start:.1f}s)"
+            )
+
+    def _train_vae(self, X_part: np.ndarray, seed: int, device: torch.device, init_state, name):
+        """Build (optionally from ``init_state``) and train one VAE on ``X_part``.
+
+        Returns the VAE (on the CPU), its TrainResult, the codes of ``X_part``,
+        the ``(mean, scale)`` of a Gaussian likelihood (else None) and the
+        number of validation rows.
+        """
+        n_features = X_part.shape[1]
         with seeded_torch(seed):
             vae = self._build_vae(self.image_shape_, n_features)
-        data = X_class.astype(np.float32)
+        if init_state is not None:
+            vae.load_state_dict(init_state)
+        data = X_part.astype(np.float32)
+        scaler = None
         if vae.likelihood == "gaussian":
             mean = data.mean(axis=0)
             scale = data.std(axis=0)
             scale[scale < 1e-8] = 1.0
             data = (data - mean) / scale
-            self.scalers_[label] = (mean, scale)
+            scaler = (mean, scale)
         elif data.min() < 0 or data.max() > 1:
             raise ValueError(
                 "A VAE with a bernoulli likelihood needs data in [0, 1]; "
-                f"class {label!r} spans [{data.min():.4g}, {data.max():.4g}]."
+                f"{name} spans [{data.min():.4g}, {data.max():.4g}]."
             )
         generator = make_generator(seed)
         Xt = torch.as_tensor(data).reshape(len(data), *vae.input_shape).to(device)
@@ -406,7 +535,7 @@ class VAEOversampler(BaseOverSampler):
         X_valid, X_train = Xt[order[:n_valid]], Xt[order[n_valid:]]
 
         def show_epoch(entry: dict) -> None:
-            print(f"[VAEOversampler] class {label!r} {entry}")
+            print(f"[VAEOversampler] {name} {entry}")
 
         vae.to(device)
         result = train_vae(
@@ -425,15 +554,4 @@ class VAEOversampler(BaseOverSampler):
         with torch.inference_mode():
             codes, _ = vae.encode(Xt)
         vae.cpu()
-        self.vaes_[label] = vae
-        self.histories_[label] = result
-        self.latent_samplers_[label] = make_latent_sampler(self.latent_sampler).fit(
-            codes.cpu().numpy()
-        )
-        if self.verbose:
-            print(
-                f"[VAEOversampler] class {label!r}: {n - n_valid} train / {n_valid} valid "
-                f"rows, {len(result.history)} epochs, {result.n_steps} steps, best loss "
-                f"{result.best_loss:.4g} at epoch {result.best_epoch} "
-                f"({time.perf_counter() - start:.1f}s)"
-            )
+        return vae, result, codes.cpu().numpy(), scaler, n_valid

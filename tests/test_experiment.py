@@ -14,6 +14,7 @@ from skvae.experiment import grid
 from skvae.experiment.figures import load_cell_samples, mosaic, plot_generated
 from skvae.experiment.grid import (
     CNN_DEFAULTS,
+    SYNTHETIC_DEFAULTS,
     VAE_DEFAULTS,
     Cell,
     ExperimentConfig,
@@ -96,17 +97,27 @@ def test_make_pipeline_conditions_and_defaults():
     assert aug[-1].augment.degrees == 5.0 and aug[-1].augment.width_shift == 0.2
 
     vae = make_pipeline("VAE", 3, random_state=2, vae_params=dict(max_epochs=7))
-    sampler, clf = vae.named_steps["vae"], vae.named_steps["cnn"]
+    assert [n for n, _ in vae.steps] == ["cnn"]
+    clf = vae.named_steps["cnn"]
+    sampler = clf.oversampler
     assert isinstance(sampler, VAEOversampler) and isinstance(clf, CNNClassifier)
     assert sampler.latent == 3 and sampler.max_epochs == 7 and sampler.random_state == 2
     assert sampler.augment_size == VAE_DEFAULTS["augment_size"]
     assert clf.augment is None
+    assert clf.synthetic_weight == SYNTHETIC_DEFAULTS["synthetic_weight"]
+    assert clf.synthetic_refresh == SYNTHETIC_DEFAULTS["synthetic_refresh"]
 
-    both = make_pipeline("AUG+VAE", 2)
-    assert [n for n, _ in both.steps] == ["vae", "cnn"]
+    both = make_pipeline("AUG+VAE", 2, synthetic_params=dict(synthetic_weight=0.3))
     assert isinstance(both[-1].augment, RandomAffine)
+    assert both[-1].synthetic_weight == 0.3 and both[-1].oversampler.latent == 2
+
+    literal = make_pipeline("AUG+VAE", 2, synthetic_params=dict(form="pipeline"))
+    assert [n for n, _ in literal.steps] == ["vae", "cnn"]
+    assert literal[-1].oversampler is None and isinstance(literal[-1].augment, RandomAffine)
     with pytest.raises(ValueError, match="latent"):
         make_pipeline("VAE")
+    with pytest.raises(ValueError, match="form"):
+        make_pipeline("VAE", 2, synthetic_params=dict(form="other"))
 
 
 def test_make_cv_same_test_subset_across_seeds_digits():

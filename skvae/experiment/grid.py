@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_GRIDS",
     "LATENT_FREE",
     "RESULT_COLUMNS",
+    "SYNTHETIC_DEFAULTS",
     "VAE_DEFAULTS",
     "Cell",
     "ExperimentConfig",
@@ -84,6 +85,18 @@ VAE_DEFAULTS: dict[str, Any] = dict(augment_size=1.0, max_epochs=200, min_steps=
 #: ``image_shape`` and ``random_state``).
 CNN_DEFAULTS: dict[str, Any] = dict(
     max_epochs=100, patience=10, min_steps=0, validation_fraction=0.2
+)
+
+#: How the VAE conditions feed generated images to the CNN. ``form="nested"``
+#: builds ``CNNClassifier(oversampler=VAEOversampler(...), synthetic_weight=...,
+#: synthetic_refresh=...)``: generated rows join the CNN's training split only
+#: (its validation rows stay real), may weigh less in the loss and may be drawn
+#: afresh each epoch. ``form="pipeline"`` is the literal two-step
+#: ``Pipeline([("vae", VAEOversampler), ("cnn", CNNClassifier)])``, whose CNN
+#: draws validation rows from real and generated rows alike (the other keys
+#: are then ignored).
+SYNTHETIC_DEFAULTS: dict[str, Any] = dict(
+    form="nested", synthetic_weight=1.0, synthetic_refresh=False
 )
 
 #: :class:`~skvae.RandomAffine` keyword arguments of the conventional
@@ -266,6 +279,8 @@ class ExperimentConfig:
         skorch parameter, e.g. ``module__channels=(8, 8, 8, 8)``).
     augment_params : mapping, optional
         Overrides of :data:`AUGMENT_DEFAULTS`.
+    synthetic_params : mapping, optional
+        Overrides of :data:`SYNTHETIC_DEFAULTS`.
     data_home : str, optional
         Folder of the MNIST files (see :func:`skvae.load_mnist`). It must exist
         on every worker, e.g. on a dask cluster.
@@ -277,6 +292,7 @@ class ExperimentConfig:
     vae_params: Mapping[str, Any] = field(default_factory=dict)
     cnn_params: Mapping[str, Any] = field(default_factory=dict)
     augment_params: Mapping[str, Any] = field(default_factory=dict)
+    synthetic_params: Mapping[str, Any] = field(default_factory=dict)
     data_home: str | None = None
     test_size_per_class: int | None = None
 
@@ -286,12 +302,14 @@ class ExperimentConfig:
         Returns
         -------
         dict
-            ``{"vae": ..., "cnn": ..., "augment": ...}`` keyword arguments.
+            ``{"vae": ..., "cnn": ..., "augment": ..., "synthetic": ...}``
+            keyword arguments.
         """
         return {
             "vae": {**VAE_DEFAULTS, **self.vae_params},
             "cnn": {**CNN_DEFAULTS, **self.cnn_params},
             "augment": {**AUGMENT_DEFAULTS, **self.augment_params},
+            "synthetic": {**SYNTHETIC_DEFAULTS, **self.synthetic_params},
         }
 
     def test_size(self, dataset: str) -> int:
@@ -317,6 +335,7 @@ def _cell_inputs(cell: Cell, params: Mapping[str, Mapping[str, Any]], test_size:
         "cnn": keep(params["cnn"]),
         "vae": keep(params["vae"]) if uses_vae else None,
         "augment": keep(params["augment"]) if uses_aug else None,
+        "synthetic": keep(params.get("synthetic", SYNTHETIC_DEFAULTS)) if uses_vae else None,
     }
 
 
@@ -399,14 +418,17 @@ def make_pipeline(
     vae_params: Mapping[str, Any] | None = None,
     cnn_params: Mapping[str, Any] | None = None,
     augment_params: Mapping[str, Any] | None = None,
+    synthetic_params: Mapping[str, Any] | None = None,
 ) -> Pipeline:
     """Build a condition's imbalanced-learn pipeline.
 
     - ``"CNN"``: ``CNNClassifier``;
     - ``"AUG"``: ``CNNClassifier(augment=RandomAffine(...))``;
-    - ``"VAE"``: ``VAEOversampler(latent)`` then ``CNNClassifier``;
-    - ``"AUG+VAE"``: ``VAEOversampler(latent)`` then ``CNNClassifier`` with
-      augmentation, which then applies to real and generated images alike.
+    - ``"VAE"``: ``CNNClassifier(oversampler=VAEOversampler(latent))``, or with
+      ``synthetic_params={"form": "pipeline"}`` the two steps
+      ``VAEOversampler(latent)`` then ``CNNClassifier``;
+    - ``"AUG+VAE"``: the same with augmentation, which then applies to real
+      and generated images alike.
 
     Parameters
     ----------
@@ -418,18 +440,22 @@ def make_pipeline(
         Seeds both estimators.
     image_shape : tuple of int, optional
         ``(C, H, W)`` of the images; None lets the estimators infer it.
-    vae_params, cnn_params, augment_params : mapping, optional
-        Overrides of :data:`VAE_DEFAULTS`, :data:`CNN_DEFAULTS` and
-        :data:`AUGMENT_DEFAULTS`.
+    vae_params, cnn_params, augment_params, synthetic_params : mapping, optional
+        Overrides of :data:`VAE_DEFAULTS`, :data:`CNN_DEFAULTS`,
+        :data:`AUGMENT_DEFAULTS` and :data:`SYNTHETIC_DEFAULTS`.
 
     Returns
     -------
     imblearn.pipeline.Pipeline
-        Steps ``("vae", ...)`` (VAE conditions only) and ``("cnn", ...)``.
+        A ``("cnn", ...)`` step, preceded by ``("vae", ...)`` in the pipeline
+        form.
 
     Examples
     --------
     >>> pipe = make_pipeline("AUG+VAE", latent=2, random_state=0)
+    >>> [name for name, _ in pipe.steps], pipe["cnn"].oversampler.latent
+    (['cnn'], 2)
+    >>> pipe = make_pipeline("VAE", 2, synthetic_params={"form": "pipeline"})
     >>> [name for name, _ in pipe.steps]
     ['vae', 'cnn']
     """
@@ -438,21 +464,35 @@ def make_pipeline(
     augment = None
     if condition.startswith("AUG"):
         augment = RandomAffine(**{**AUGMENT_DEFAULTS, **(augment_params or {})})
+    cnn_kwargs = {**CNN_DEFAULTS, **(cnn_params or {})}
+    if condition in LATENT_FREE:
+        cnn = CNNClassifier(
+            image_shape=image_shape, augment=augment, random_state=random_state, **cnn_kwargs
+        )
+        return Pipeline([("cnn", cnn)])
+    if latent is None:
+        raise ValueError(f"Condition {condition!r} needs a latent size.")
+    vae_kwargs = {**VAE_DEFAULTS, **(vae_params or {})}
+    vae_kwargs.setdefault("image_shape", "auto" if image_shape is None else image_shape)
+    sampler = VAEOversampler(int(latent), random_state=random_state, **vae_kwargs)
+    synthetic = {**SYNTHETIC_DEFAULTS, **(synthetic_params or {})}
+    form = synthetic.pop("form")
+    if form == "pipeline":
+        cnn = CNNClassifier(
+            image_shape=image_shape, augment=augment, random_state=random_state, **cnn_kwargs
+        )
+        return Pipeline([("vae", sampler), ("cnn", cnn)])
+    if form != "nested":
+        raise ValueError(f"synthetic form must be 'nested' or 'pipeline', got {form!r}.")
     cnn = CNNClassifier(
         image_shape=image_shape,
         augment=augment,
         random_state=random_state,
-        **{**CNN_DEFAULTS, **(cnn_params or {})},
+        oversampler=sampler,
+        **synthetic,
+        **cnn_kwargs,
     )
-    steps: list[tuple[str, Any]] = []
-    if condition not in LATENT_FREE:
-        if latent is None:
-            raise ValueError(f"Condition {condition!r} needs a latent size.")
-        vae_kwargs = {**VAE_DEFAULTS, **(vae_params or {})}
-        vae_kwargs.setdefault("image_shape", "auto" if image_shape is None else image_shape)
-        steps.append(("vae", VAEOversampler(int(latent), random_state=random_state, **vae_kwargs)))
-    steps.append(("cnn", cnn))
-    return Pipeline(steps)
+    return Pipeline([("cnn", cnn)])
 
 
 # --------------------------------------------------------------- one cell
@@ -487,6 +527,7 @@ def run_cell(
         vae_params=params["vae"],
         cnn_params=params["cnn"],
         augment_params=params["augment"],
+        synthetic_params=params.get("synthetic"),
     )
     with warnings.catch_warnings():
         # skorch's own warnings would flood a long run's terminal.
@@ -521,8 +562,8 @@ def run_cell(
         "n_test": int(len(test)),
     }
     samples = None
-    if "vae" in fitted.named_steps:
-        sampler = fitted.named_steps["vae"]
+    sampler = fitted.named_steps.get("vae", getattr(cnn, "oversampler_", None))
+    if sampler is not None:
         row["n_generated"] = int(sum(sampler.sampling_strategy_.values()))
         row["vae_epochs"] = float(np.mean([len(h.history) for h in sampler.histories_.values()]))
         samples = _draw_samples(sampler, cell.seed)

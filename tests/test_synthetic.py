@@ -1,0 +1,234 @@
+"""Generated rows inside CNNClassifier (oversampler, weights, refresh) and the filter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+
+from skvae import CNNClassifier, VAEOversampler
+
+SMALL = dict(random_state=0, module__channels=(4, 4, 4, 4), module__hidden=8)
+VAE_FAST = dict(latent=2, max_epochs=2, patience=1)
+
+
+class Spy(CNNClassifier):
+    """Records the training rows of every epoch and the weights of every batch."""
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        self.seen_ = getattr(self, "seen_", [])
+        self.seen_.append(
+            dict(
+                X=dataset_train.X.clone(),
+                y=dataset_train.y.clone(),
+                n_valid=0 if dataset_valid is None else len(dataset_valid),
+            )
+        )
+
+    def _weighted_loss(self, y_pred, y_true, weight):
+        self.weights_ = getattr(self, "weights_", [])
+        self.weights_.append(weight.clone())
+        return super()._weighted_loss(y_pred, y_true, weight)
+
+
+class CopySampler:
+    """Duplicates every row once: original rows first (as imblearn samplers do)."""
+
+    def fit_resample(self, X, y):
+        return np.concatenate([X, X]), np.concatenate([y, y])
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+
+class ShuffledSampler(CopySampler):
+    def fit_resample(self, X, y):
+        X_res, y_res = super().fit_resample(X, y)
+        return X_res[::-1], y_res[::-1]
+
+
+def test_generated_rows_join_training_only(small_digits):
+    X, y = small_digits  # 12 rows per class
+    clf = Spy(
+        max_epochs=2, oversampler=VAEOversampler(augment_size=5, **VAE_FAST), **SMALL
+    ).fit(X, y)
+    first = clf.seen_[0]
+    n_valid = len(clf.validation_indices_)
+    assert first["n_valid"] == n_valid == 10 * round(0.2 * 12)  # validation stays real
+    assert len(first["X"]) == len(X) - n_valid + 50
+    np.testing.assert_array_equal(clf.n_synthetic_, np.full(10, 5))
+    assert clf.oversampler_.random_state is not None  # seeded from the classifier's seed
+    # The first epoch's generated rows are the oversampler's own output.
+    assert torch.equal(first["y"][-50:], torch.arange(10).repeat_interleave(5))
+
+
+def test_fixed_set_without_refresh_fresh_rows_with_refresh(small_digits):
+    X, y = small_digits
+    sampler = VAEOversampler(augment_size=3, **VAE_FAST)
+    fixed = Spy(max_epochs=3, oversampler=sampler, **SMALL).fit(X, y)
+    fresh = Spy(max_epochs=3, oversampler=sampler, synthetic_refresh=True, **SMALL).fit(X, y)
+    for run in (fixed, fresh):
+        assert len(run.seen_) == 3
+        assert all(len(s["X"]) == len(run.seen_[0]["X"]) for s in run.seen_)
+    n_real = len(X) - len(fixed.validation_indices_)
+    gen = [s["X"][n_real:] for s in fresh.seen_]
+    assert all(torch.equal(fixed.seen_[0]["X"], s["X"]) for s in fixed.seen_)
+    assert not torch.equal(gen[0], gen[1]) and not torch.equal(gen[1], gen[2])
+    # Real rows and labels never change; the fresh rows keep their classes.
+    assert all(torch.equal(s["X"][:n_real], fresh.seen_[0]["X"][:n_real]) for s in fresh.seen_)
+    assert all(torch.equal(s["y"], fresh.seen_[0]["y"]) for s in fresh.seen_)
+
+
+def test_synthetic_weight_reaches_the_loss(small_digits):
+    X, y = small_digits
+    clf = Spy(
+        max_epochs=1,
+        oversampler=VAEOversampler(augment_size=4, **VAE_FAST),
+        synthetic_weight=0.25,
+        **SMALL,
+    ).fit(X, y)
+    weights = torch.cat(clf.weights_)
+    n_real = len(X) - len(clf.validation_indices_)
+    assert (weights == 1).sum() == n_real and (weights == 0.25).sum() == 40
+    # The weighted loss is the weighted mean of the per-row cross-entropies.
+    logits, target = torch.randn(6, 10), torch.tensor([0, 1, 2, 3, 4, 5])
+    w = torch.tensor([1, 1, 0.25, 0.25, 0, 1.0])
+    expected = (torch.nn.functional.cross_entropy(logits, target, reduction="none") * w).sum()
+    torch.testing.assert_close(clf._weighted_loss(logits, target, w), expected / w.sum())
+    assert clf.criterion_.reduction == "mean"  # restored after the weighted call
+
+
+def test_weight_zero_hides_generated_rows_from_training(small_digits):
+    X, y = small_digits
+    base = dict(max_epochs=3, validation_fraction=0.0, **SMALL)
+    # Weight 0 on a copy of every row leaves only the real rows' gradients; the
+    # run differs from the plain one only through shuffling, so compare losses.
+    zero = CNNClassifier(oversampler=CopySampler(), synthetic_weight=0.0, **base).fit(X, y)
+    one = CNNClassifier(oversampler=CopySampler(), synthetic_weight=1.0, **base).fit(X, y)
+    assert zero.n_epochs_ == one.n_epochs_ == 3
+    assert not np.allclose(zero.history[:, "train_loss"], one.history[:, "train_loss"])
+
+
+def test_oversampler_runs_are_reproducible(small_digits):
+    X, y = small_digits
+    kw = dict(
+        max_epochs=2,
+        oversampler=VAEOversampler(**VAE_FAST),
+        synthetic_refresh=True,
+        synthetic_weight=0.5,
+        **SMALL,
+    )
+    state = np.random.get_state()[1].copy()
+    a = CNNClassifier(**kw).fit(X, y).predict_proba(X)
+    b = CNNClassifier(**kw).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(state, np.random.get_state()[1])
+
+
+def test_oversampler_errors(small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="original rows first"):
+        CNNClassifier(max_epochs=1, oversampler=ShuffledSampler(), **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="sample\\(n_samples"):
+        CNNClassifier(
+            max_epochs=1, oversampler=CopySampler(), synthetic_refresh=True, **SMALL
+        ).fit(X, y)
+    with pytest.raises(ValueError, match="train_split=None"):
+        CNNClassifier(
+            max_epochs=1, oversampler=CopySampler(), train_split=lambda ds, y: (ds, None), **SMALL
+        ).fit(X, y)
+    with pytest.raises(ValueError, match="synthetic_weight"):
+        CNNClassifier(synthetic_weight=-1.0, **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="oversampler"):
+        CNNClassifier(oversampler="smote", **SMALL).fit(X, y)
+
+
+def test_partial_fit_keeps_generating(small_digits):
+    X, y = small_digits
+    clf = Spy(max_epochs=1, oversampler=VAEOversampler(augment_size=2, **VAE_FAST), **SMALL)
+    clf.fit(X, y).partial_fit(X, y)
+    assert len(clf.seen_) == 2 and len(clf.seen_[1]["X"]) == len(clf.seen_[0]["X"])
+
+
+# ------------------------------------------------------------------ filter
+def test_filter_keeps_only_rows_the_real_data_classifier_accepts(small_digits):
+    X, y = small_digits
+    s = VAEOversampler(
+        augment_size=6, filter_threshold=0.3, random_state=0, latent=2, max_epochs=30
+    )
+    X_res, y_res = s.fit_resample(X, y)
+    assert isinstance(s.filter_, LogisticRegression)
+    new, labels = X_res[len(X) :], y_res[len(X) :]
+    assert len(new) == 60  # the requested count, per class
+    proba = s.filter_.predict_proba(new)
+    accepted = proba[np.arange(len(new)), np.searchsorted(s.filter_.classes_, labels)]
+    assert (accepted >= 0.3).all()
+    assert all(0 < rate <= 1 for rate in s.filter_acceptance_.values())
+    # Without the filter some rows fall below the threshold: the filter did remove rows.
+    plain = VAEOversampler(augment_size=6, random_state=0, latent=2, max_epochs=30)
+    X_plain, y_plain = plain.fit_resample(X, y)
+    p = s.filter_.predict_proba(X_plain[len(X) :])
+    assert (p[np.arange(60), y_plain[len(X) :]] < 0.3).any()
+    assert plain.filter_ is None
+    # sample() applies the filter too.
+    rows = s.sample(20, 3, random_state=1)
+    assert (s.filter_.predict_proba(rows)[:, 3] >= 0.3).all()
+
+
+def test_filter_warns_and_fills_when_threshold_unreachable(small_digits):
+    X, y = small_digits
+    s = VAEOversampler(
+        augment_size=2, filter_threshold=1.0, max_filter_rounds=2, random_state=0, **VAE_FAST
+    )
+    with pytest.warns(UserWarning, match="the filter accepted"):
+        X_res, _ = s.fit_resample(X, y)
+    assert len(X_res) == len(X) + 20 and np.isfinite(X_res).all()
+
+
+def test_filter_estimator_is_used(small_digits):
+    X, y = small_digits
+
+    class Always(LogisticRegression):
+        def predict_proba(self, X):
+            return np.full((len(X), len(self.classes_)), 1.0)
+
+    s = VAEOversampler(filter_threshold=0.9, filter_estimator=Always(), random_state=0, **VAE_FAST)
+    s.fit_resample(X, y)
+    assert isinstance(s.filter_, Always)
+    assert all(rate == 1.0 for rate in s.filter_acceptance_.values())
+    with pytest.raises(ValueError, match="filter_threshold"):
+        VAEOversampler(filter_threshold=1.5, **VAE_FAST).fit_resample(X, y)
+
+
+# ---------------------------------------------------------------- pretrain
+def test_pooled_pretraining_starts_class_vaes_from_the_pooled_weights(small_digits, monkeypatch):
+    X, y = small_digits
+    from skvae import oversampler as module
+
+    starts = []
+    real_train = module.train_vae
+
+    def spy(vae, X_train, *args, **kwargs):
+        starts.append(({k: v.clone() for k, v in vae.state_dict().items()}, len(X_train)))
+        result = real_train(vae, X_train, *args, **kwargs)
+        starts[-1] += ({k: v.clone() for k, v in vae.state_dict().items()},)
+        return result
+
+    monkeypatch.setattr(module, "train_vae", spy)
+    s = VAEOversampler(pretrain="pooled", random_state=0, **VAE_FAST)
+    s.fit_resample(X, y)
+    assert len(starts) == 11 and s.pretrain_history_.n_steps > 0
+    pooled_end = starts[0][2]
+    assert starts[0][1] == len(X) - round(0.15 * len(X))  # the pooled VAE sees every class
+    for begin, n_train, _ in starts[1:]:
+        assert n_train == 12 - round(0.15 * 12)  # each class-VAE sees its class only
+        assert all(torch.equal(begin[k], pooled_end[k]) for k in pooled_end)
+    starts.clear()
+    VAEOversampler(random_state=0, **VAE_FAST).fit_resample(X, y)
+    assert len(starts) == 10
+    assert not torch.equal(starts[0][0]["mean_head.weight"], starts[1][0]["mean_head.weight"])
