@@ -27,8 +27,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_HOME = BENCH_DIR.parents[1] / "shared" / "data" / "mnist"
 
@@ -50,9 +48,7 @@ ARMS: dict[str, dict] = {
     "VAE nested w.25 fresh x4": dict(
         form="nested", cnn=dict(NEST, synthetic_weight=0.25), vae=dict(augment_size=4.0)
     ),
-    "VAE nested w.5 fresh filter.5": dict(
-        form="nested", cnn=NEST, vae=dict(filter_threshold=0.5)
-    ),
+    "VAE nested w.5 fresh filter.5": dict(form="nested", cnn=NEST, vae=dict(filter_threshold=0.5)),
     "VAE nested w.5 fresh vae1000": dict(
         form="nested", cnn=NEST, vae=dict(min_steps=1000, max_epochs=1000)
     ),

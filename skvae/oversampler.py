@@ -456,9 +456,7 @@ class VAEOversampler(BaseOverSampler):
             )
             init_state = pooled.state_dict()
         for label in self.classes_:
-            self._fit_class(
-                label, X[y == label], int(rng.randint(2**31 - 1)), device, init_state
-            )
+            self._fit_class(label, X[y == label], int(rng.randint(2**31 - 1)), device, init_state)
         self.filter_ = None
         if self.filter_threshold is not None:
             estimator = self.filter_estimator

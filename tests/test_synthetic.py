@@ -54,9 +54,9 @@ class ShuffledSampler(CopySampler):
 
 def test_generated_rows_join_training_only(small_digits):
     X, y = small_digits  # 12 rows per class
-    clf = Spy(
-        max_epochs=2, oversampler=VAEOversampler(augment_size=5, **VAE_FAST), **SMALL
-    ).fit(X, y)
+    clf = Spy(max_epochs=2, oversampler=VAEOversampler(augment_size=5, **VAE_FAST), **SMALL).fit(
+        X, y
+    )
     first = clf.seen_[0]
     n_valid = len(clf.validation_indices_)
     assert first["n_valid"] == n_valid == 10 * round(0.2 * 12)  # validation stays real
@@ -135,9 +135,9 @@ def test_oversampler_errors(small_digits):
     with pytest.raises(ValueError, match="original rows first"):
         CNNClassifier(max_epochs=1, oversampler=ShuffledSampler(), **SMALL).fit(X, y)
     with pytest.raises(ValueError, match="sample\\(n_samples"):
-        CNNClassifier(
-            max_epochs=1, oversampler=CopySampler(), synthetic_refresh=True, **SMALL
-        ).fit(X, y)
+        CNNClassifier(max_epochs=1, oversampler=CopySampler(), synthetic_refresh=True, **SMALL).fit(
+            X, y
+        )
     with pytest.raises(ValueError, match="train_split=None"):
         CNNClassifier(
             max_epochs=1, oversampler=CopySampler(), train_split=lambda ds, y: (ds, None), **SMALL
