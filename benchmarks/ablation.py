@@ -65,6 +65,17 @@ ARMS: dict[str, dict] = {
     ),
     "AUG+VAE pipeline ms1000": dict(form="pipeline", aug=True, cnn=dict(min_steps=1000)),
     "VAE nested w.5 fresh pooled": dict(form="nested", cnn=NEST, vae=dict(pretrain="pooled")),
+    # The class-VAEs of 4 images collapse to one class-mean image (see
+    # docs/ablation.md): a small beta and a long budget make the decoder use
+    # its latent code; sampling the class's codes (gmm) then interpolates them.
+    "VAE nested w.5 fresh beta.1 vae1000 gmm": dict(
+        form="nested",
+        cnn=NEST,
+        vae=dict(beta=0.1, min_steps=1000, max_epochs=1000, latent_sampler="gmm"),
+    ),
+    "VAE nested w.5 fresh filter.5 pooled": dict(
+        form="nested", cnn=NEST, vae=dict(filter_threshold=0.5, pretrain="pooled")
+    ),
 }
 
 

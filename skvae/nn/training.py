@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,7 +117,10 @@ def train_vae(
     has_valid = X_valid is not None and len(X_valid) > 0
     optimizer = torch.optim.RMSprop(vae.parameters(), lr=lr)
     result = TrainResult()
-    best_state = copy.deepcopy(vae.state_dict())
+    # Preallocated copy of the best weights, updated in place: a deepcopy per
+    # improvement cost ~4 ms, as much as a whole epoch of a 4-image class.
+    live_state = vae.state_dict()
+    best_state = {k: v.detach().clone() for k, v in live_state.items()}
     bad_epochs = 0
     n = len(X_train)
     batch_size = max(1, min(int(batch_size), n))
@@ -173,7 +175,9 @@ def train_vae(
             callback(entry)
         if monitored < result.best_loss:
             result.best_loss, result.best_epoch, bad_epochs = monitored, epoch, 0
-            best_state = copy.deepcopy(vae.state_dict())
+            with torch.no_grad():
+                for key, value in live_state.items():
+                    best_state[key].copy_(value)
         else:
             bad_epochs += 1
             if bad_epochs > patience and result.n_steps >= min_steps:
