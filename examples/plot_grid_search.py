@@ -1,0 +1,41 @@
+"""
+Choosing the latent size with GridSearchCV
+==========================================
+
+The latent size is a hyper-parameter like any other: cross-validation on the training
+data chooses it; the test data stay out of the choice.
+"""
+
+import matplotlib.pyplot as plt
+from imblearn.pipeline import Pipeline
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+from skvae import BalancedSubsetSplit, CNNClassifier, VAEOversampler
+from skvae.datasets import load_digits
+
+X, y = load_digits(return_X_y=True)
+train, test = next(
+    BalancedSubsetSplit(1, train_size=150, test_size_per_class=50, random_state=1).split(X, y)
+)
+pipe = Pipeline(
+    [
+        ("vae", VAEOversampler(max_epochs=20, random_state=0)),
+        ("cnn", CNNClassifier(max_epochs=10, module__channels=(8, 16, 16, 16), random_state=0)),
+    ]
+)
+search = GridSearchCV(
+    pipe,
+    {"vae__latent": [2, 4]},
+    scoring="f1_macro",
+    cv=StratifiedKFold(2, shuffle=True, random_state=0),
+)
+search.fit(X[train], y[train])
+print("best latent size:", search.best_params_["vae__latent"])
+print(f"test macro F1 of the refitted best pipeline: {search.score(X[test], y[test]):.3f}")
+
+# %%
+latents = search.cv_results_["param_vae__latent"].data
+plt.bar([str(z) for z in latents], search.cv_results_["mean_test_score"])
+plt.xlabel("latent size")
+plt.ylabel("cross-validated macro F1")
+plt.show()
