@@ -4,6 +4,8 @@ Public API
 ----------
 VAEOversampler
     imbalanced-learn over-sampler training one VAE per class.
+VAEEncoder
+    scikit-learn transformer to and from one VAE's latent space.
 CNNClassifier
     The paper's CNN as a scikit-learn compatible skorch classifier.
 RandomAffine
@@ -17,6 +19,7 @@ load_mnist, load_digits
 from .augment import RandomAffine
 from .classifier import CNNClassifier
 from .datasets import load_digits, load_mnist
+from .encoder import VAEEncoder
 from .model_selection import BalancedSubsetSplit
 from .oversampler import VAEOversampler
 
@@ -24,6 +27,7 @@ __all__ = [
     "BalancedSubsetSplit",
     "CNNClassifier",
     "RandomAffine",
+    "VAEEncoder",
     "VAEOversampler",
     "load_digits",
     "load_mnist",

@@ -174,6 +174,9 @@ RESULT_COLUMNS: tuple[str, ...] = (
 # Bump when a change of code alters what a cell computes: old cells are then
 # not reused (their key differs).
 _CELL_VERSION = 1
+# Bump when a change of code alters what a VAE cell computes (2: Keras-like
+# initialisation of the VAEs, whose encoders were often dead before).
+_VAE_CODE_VERSION = 2
 # Parameters that change neither what is computed nor its result.
 _UNHASHED = frozenset({"device", "verbose"})
 _SAMPLES_PER_CLASS = 8
@@ -342,6 +345,7 @@ def _cell_inputs(cell: Cell, params: Mapping[str, Mapping[str, Any]], test_size:
         "vae": keep(params["vae"]) if uses_vae else None,
         "augment": keep(params["augment"]) if uses_aug else None,
         "synthetic": keep(params.get("synthetic", SYNTHETIC_DEFAULTS)) if uses_vae else None,
+        "vae_code": _VAE_CODE_VERSION if uses_vae else None,
     }
 
 

@@ -1,0 +1,228 @@
+"""VAEEncoder: one VAE over all rows as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._utils import draw_seed, resolve_device
+from .oversampler import VAEOversampler
+
+
+class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Encode rows into a VAE's latent space, and decode codes back.
+
+    One VAE (the same networks as :class:`VAEOversampler`'s, trained the same
+    way) is fitted on all rows, labels ignored. ``transform`` returns the means
+    of the encoder's posterior, ``inverse_transform`` decodes codes into rows.
+    Use it to plot a 2-D latent space, or to compose with other tools, e.g.
+    SMOTE in latent space then ``inverse_transform``. (imbalanced-learn forbids
+    one pipeline step being both a sampler and a transformer, hence a class of
+    its own.)
+
+    Parameters
+    ----------
+    latent : int, default=2
+        Size of the latent space (the number of output features).
+    image_shape : "auto", None or tuple of int, default="auto"
+        How to read a row, as in :class:`VAEOversampler`: ``"auto"`` reads rows
+        as square one-channel images when ``n_features`` is the square of an
+        even number and the data lie in [0, 1], as tabular features otherwise.
+    vae : {"auto", "conv", "mlp"} or callable, default="auto"
+        The network, as in :class:`VAEOversampler`.
+    beta : float, default=1.0
+        Weight of the KL term.
+    max_epochs : int, default=200
+        Most epochs (unless ``min_steps`` needs more).
+    min_steps : int, default=0
+        Least optimiser steps before early stopping may stop.
+    patience : int, default=20
+        Epochs without improvement before stopping.
+    lr : float, default=1e-3
+        RMSprop learning rate.
+    batch_size : int, default=100
+        Mini-batch size.
+    validation_fraction : float, default=0.15
+        Share of the rows held out for early stopping (none if that rounds to 0).
+    device : str, default="cpu"
+        Training device; the fitted VAE is kept on the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, the split and training noise.
+    verbose : int, default=0
+        ``2`` prints every epoch.
+
+    Attributes
+    ----------
+    vae_ : skvae.nn.VAE
+        The fitted VAE (on the CPU, in eval mode).
+    history_ : skvae.nn.TrainResult
+        What its training did.
+    image_shape_ : tuple of int or None
+        The image shape used, or None for tabular data.
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    Examples
+    --------
+    >>> from skvae import VAEEncoder
+    >>> from skvae.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> enc = VAEEncoder(latent=2, max_epochs=3, random_state=0).fit(X[:200])
+    >>> Z = enc.transform(X[:5])
+    >>> Z.shape, enc.inverse_transform(Z).shape
+    ((5, 2), (5, 64))
+    >>> list(enc.get_feature_names_out())
+    ['vaeencoder0', 'vaeencoder1']
+    """
+
+    _parameter_constraints: dict = {
+        "latent": [Interval(Integral, 1, None, closed="left")],
+        "image_shape": [StrOptions({"auto"}), None, tuple, list],
+        "vae": [StrOptions({"auto", "conv", "mlp"}), callable],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "min_steps": [Interval(Integral, 0, None, closed="left")],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        latent: int = 2,
+        *,
+        image_shape="auto",
+        vae="auto",
+        beta: float = 1.0,
+        max_epochs: int = 200,
+        min_steps: int = 0,
+        patience: int = 20,
+        lr: float = 1e-3,
+        batch_size: int = 100,
+        validation_fraction: float = 0.15,
+        device="cpu",
+        random_state=None,
+        verbose: int = 0,
+    ) -> None:
+        self.latent = latent
+        self.image_shape = image_shape
+        self.vae = vae
+        self.beta = beta
+        self.max_epochs = max_epochs
+        self.min_steps = min_steps
+        self.patience = patience
+        self.lr = lr
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None) -> VAEEncoder:
+        """Train the VAE on all rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        # The oversampler owns the network choice and the training recipe.
+        trainer = VAEOversampler(**{k: getattr(self, k) for k in _TRAINER_PARAMS})
+        trainer.image_shape_ = trainer._resolve_image_shape(X)
+        seed = draw_seed(self.random_state)
+        self.vae_, self.history_, _, self._scaler, _ = trainer._train_vae(
+            X, seed, resolve_device(self.device), None, name="VAEEncoder"
+        )
+        self.image_shape_ = trainer.image_shape_
+        self._n_features_out = int(self.latent)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Latent means of the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, latent)
+        """
+        check_is_fitted(self, "vae_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        data = X.astype(np.float32)
+        if self._scaler is not None:
+            mean, scale = self._scaler
+            data = (data - mean) / scale
+        inputs = torch.as_tensor(data).reshape(len(data), *self.vae_.input_shape)
+        with torch.inference_mode():
+            codes, _ = self.vae_.encode(inputs)
+        return codes.numpy().astype(X.dtype)
+
+    def inverse_transform(self, X) -> np.ndarray:
+        """Decode latent codes into rows (the decoder's mean).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, latent)
+            Codes, e.g. from :meth:`transform`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_in_)
+        """
+        check_is_fitted(self, "vae_")
+        Z = np.asarray(X, dtype=np.float32)
+        if Z.ndim != 2 or Z.shape[1] != self.latent:
+            raise ValueError(
+                f"inverse_transform expects codes of shape (n_samples, {self.latent}), "
+                f"got {Z.shape}."
+            )
+        with torch.inference_mode():
+            out = self.vae_.generate(torch.as_tensor(Z)).reshape(len(Z), -1).numpy()
+        if self._scaler is not None:
+            mean, scale = self._scaler
+            out = out * scale + mean
+        return out.astype(np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+_TRAINER_PARAMS = (
+    "latent",
+    "image_shape",
+    "vae",
+    "beta",
+    "max_epochs",
+    "min_steps",
+    "patience",
+    "lr",
+    "batch_size",
+    "validation_fraction",
+    "device",
+    "verbose",
+)
