@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -159,9 +161,16 @@ def test_partial_fit_keeps_generating(small_digits):
 def test_filter_keeps_only_rows_the_real_data_classifier_accepts(small_digits):
     X, y = small_digits
     s = VAEOversampler(
-        augment_size=6, filter_threshold=0.3, random_state=0, latent=2, max_epochs=30
+        augment_size=6,
+        filter_threshold=0.3,
+        max_filter_rounds=500,
+        random_state=0,
+        latent=2,
+        max_epochs=30,
     )
-    X_res, y_res = s.fit_resample(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the filter reached its threshold for every class
+        X_res, y_res = s.fit_resample(X, y)
     assert isinstance(s.filter_, LogisticRegression)
     new, labels = X_res[len(X) :], y_res[len(X) :]
     assert len(new) == 60  # the requested count, per class
@@ -176,7 +185,9 @@ def test_filter_keeps_only_rows_the_real_data_classifier_accepts(small_digits):
     assert (p[np.arange(60), y_plain[len(X) :]] < 0.3).any()
     assert plain.filter_ is None
     # sample() applies the filter too.
-    rows = s.sample(20, 3, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = s.sample(20, 3, random_state=1)
     assert (s.filter_.predict_proba(rows)[:, 3] >= 0.3).all()
 
 
