@@ -46,6 +46,8 @@ sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
+    # A plain script (ASCII output, no title block): not part of the gallery.
+    "ignore_pattern": r"oversample_digits\.py",
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,

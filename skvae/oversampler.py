@@ -297,7 +297,7 @@ class VAEOversampler(BaseOverSampler):
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_in_), float32
+        ndarray of shape (n_samples, n_features), float32
             With a ``filter_threshold``, the rows the real-data classifier
             accepts (see the parameter).
         """
