@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 import torch
 from sklearn.base import (
@@ -12,11 +10,26 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._utils import draw_seed, resolve_device
 from .oversampler import VAEOversampler
+
+# Parameters shared with VAEOversampler, which trains the VAE in fit.
+_TRAINER_PARAMS = (
+    "latent",
+    "image_shape",
+    "vae",
+    "beta",
+    "max_epochs",
+    "min_steps",
+    "patience",
+    "lr",
+    "batch_size",
+    "validation_fraction",
+    "device",
+    "verbose",
+)
 
 
 class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -85,20 +98,10 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     ['vaeencoder0', 'vaeencoder1']
     """
 
+    # The same networks and training recipe as VAEOversampler: the same rules.
     _parameter_constraints: dict = {
-        "latent": [Interval(Integral, 1, None, closed="left")],
-        "image_shape": [StrOptions({"auto"}), None, tuple, list],
-        "vae": [StrOptions({"auto", "conv", "mlp"}), callable],
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "min_steps": [Interval(Integral, 0, None, closed="left")],
-        "patience": [Interval(Integral, 0, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        key: VAEOversampler._parameter_constraints[key]
+        for key in (*_TRAINER_PARAMS, "random_state")
     }
 
     def __init__(
@@ -210,19 +213,3 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         tags.input_tags.sparse = False
         tags.input_tags.allow_nan = False
         return tags
-
-
-_TRAINER_PARAMS = (
-    "latent",
-    "image_shape",
-    "vae",
-    "beta",
-    "max_epochs",
-    "min_steps",
-    "patience",
-    "lr",
-    "batch_size",
-    "validation_fraction",
-    "device",
-    "verbose",
-)
