@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
+    StrOptions,
     validate_parameter_constraints,
 )
 from sklearn.utils.multiclass import check_classification_targets
@@ -19,7 +20,7 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from torch import nn
 
-from ._callbacks import RestoreBestEarlyStopping
+from ._callbacks import MONITORS, RestoreBestEarlyStopping
 from ._utils import (
     draw_seed,
     make_generator,
@@ -110,11 +111,19 @@ class CNNClassifier(NeuralNetClassifier):
         parameters. (The authors' Keras code drew 32 x N images per epoch;
         ``min_steps`` sets the training length instead.)
     max_epochs : int, default=100
-        Most epochs (raised when ``min_steps`` needs more).
+        Most epochs; raised to the epochs ``min_steps`` needs plus ``patience``
+        when that is more.
     patience : int, default=10
-        Epochs without a better validation loss before stopping (the paper: 10).
+        Epochs without a better validation score before stopping (the paper: 10).
     min_steps : int, default=0
-        Least optimiser updates before early stopping may stop.
+        Least optimiser updates before early stopping may stop. The restored
+        weights also come from an epoch that ended after ``min_steps`` updates:
+        on a handful of validation images the loss is often lowest after a few
+        epochs, and restoring those weights undoes most of the training.
+    monitor : {"valid_loss", "valid_acc"}, default="valid_loss"
+        Validation score that picks the epoch to restore and drives patience:
+        the lowest loss (the paper), or the highest accuracy with ties broken by
+        the lower loss. Each epoch's ``valid_acc`` is in ``history_`` either way.
     validation_fraction : float, default=0.2
         Share of each class held out for early stopping, stratified and drawn
         with ``random_state``. Every class with at least 2 rows gives at least
@@ -197,6 +206,7 @@ class CNNClassifier(NeuralNetClassifier):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "min_steps": [Interval(Integral, 0, None, closed="left")],
+        "monitor": [StrOptions(set(MONITORS))],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -218,6 +228,7 @@ class CNNClassifier(NeuralNetClassifier):
         max_epochs: int = 100,
         patience: int = 10,
         min_steps: int = 0,
+        monitor: str = "valid_loss",
         validation_fraction: float = 0.2,
         batch_size: int = 32,
         lr: float = 1e-3,
@@ -247,6 +258,7 @@ class CNNClassifier(NeuralNetClassifier):
         self.augment = augment
         self.patience = patience
         self.min_steps = min_steps
+        self.monitor = monitor
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.oversampler = oversampler
@@ -290,11 +302,13 @@ class CNNClassifier(NeuralNetClassifier):
 
     def get_default_callbacks(self):
         callbacks = list(self._default_callbacks)
-        if self.validation_fraction > 0 or self.train_split is not None:
+        if self._validates():
             callbacks.append(
                 (
                     "early_stopping",
-                    RestoreBestEarlyStopping(patience=self.patience, min_steps=self.min_steps),
+                    RestoreBestEarlyStopping(
+                        patience=self.patience, min_steps=self.min_steps, monitor=self.monitor
+                    ),
                 )
             )
         return callbacks
@@ -516,7 +530,14 @@ class CNNClassifier(NeuralNetClassifier):
         n_train = n_rows - (self._n_valid_estimate(n_rows) if self.train_split is None else 0)
         n_train += n_synthetic
         steps_per_epoch = max(1, math.ceil(n_train / self.batch_size))
-        return max(int(self.max_epochs), math.ceil(self.min_steps / steps_per_epoch))
+        epochs = math.ceil(self.min_steps / steps_per_epoch)
+        if self.min_steps and self._validates():
+            # Room for patience after min_steps, the only epochs that can be restored.
+            epochs += int(self.patience)
+        return max(int(self.max_epochs), epochs)
+
+    def _validates(self) -> bool:
+        return self.validation_fraction > 0 or self.train_split is not None
 
     def _n_valid_estimate(self, n_rows: int) -> int:
         return int(round(self.validation_fraction * n_rows))

@@ -69,6 +69,82 @@ def test_min_steps_is_honoured(small_digits):
     assert clf.n_epochs_ >= 20  # 96 training rows, one update per epoch
 
 
+class _FakeNet:
+    """What RestoreBestEarlyStopping reads: a history and a module."""
+
+    def __init__(self):
+        from skorch.history import History
+
+        self.history = History()
+        self.module_ = torch.nn.Linear(1, 1, bias=False)
+
+
+def _run_early_stopping(losses, **params):
+    """Feed ``losses`` to the callback, one update per epoch; return it and the epochs run."""
+    from skvae._callbacks import RestoreBestEarlyStopping
+
+    net, early = _FakeNet(), RestoreBestEarlyStopping(**params)
+    early.on_train_begin(net)
+    for epoch, loss in enumerate(losses, start=1):
+        net.module_.weight.data.fill_(epoch)  # the weights say which epoch they are from
+        net.history.new_epoch()
+        net.history.record("valid_loss", loss)
+        early.on_batch_end(net, training=True)
+        try:
+            early.on_epoch_end(net)
+        except KeyboardInterrupt:
+            break
+    early.on_train_end(net)
+    assert net.module_.weight.item() == early.best_epoch_
+    return early, epoch
+
+
+def test_restored_epoch_comes_after_min_steps():
+    # Lowest loss at epoch 2, long before min_steps; then a second dip at epoch 7.
+    losses = [1.0, 0.2, 0.9, 0.8, 0.7, 0.6, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8]
+    early, ran = _run_early_stopping(losses, patience=3, min_steps=5)
+    assert early.best_epoch_ == 7 and ran == 10 and early.stopped_early_
+    # The rule of skvae 0.1.0 (kept to measure it) restores epoch 2 once allowed to stop.
+    early, ran = _run_early_stopping(losses, patience=3, min_steps=5, select_after_min_steps=False)
+    assert early.best_epoch_ == 2 and ran == 5
+
+
+def test_fit_restores_an_epoch_after_min_steps(small_digits):
+    X, y = small_digits
+    clf = CNNClassifier(max_epochs=1, patience=3, min_steps=40, batch_size=16, **SMALL).fit(X, y)
+    valid = clf.history[:, "valid_loss"]
+    # 96 training rows: 6 updates per epoch, so epochs 1-6 end before 40 updates.
+    assert clf.best_epoch_ == 7 + int(np.argmin(valid[6:]))
+    assert clf.n_epochs_ == min(clf.best_epoch_ + 3, 7 + 3)
+
+
+def test_epoch_budget_leaves_patience_after_min_steps(small_digits):
+    X, y = small_digits
+    clf = CNNClassifier(max_epochs=1, patience=4, min_steps=6, batch_size=128, **SMALL)
+    assert clf._n_epochs_needed(len(X)) == 6 + 4
+    assert clf.set_params(validation_fraction=0)._n_epochs_needed(len(X)) == 6
+
+
+def test_monitor_valid_acc_restores_the_most_accurate_epoch(small_digits):
+    X, y = small_digits
+    clf = CNNClassifier(max_epochs=12, patience=3, lr=3e-3, monitor="valid_acc", **SMALL)
+    clf.fit(X, y)
+    acc = np.asarray(clf.history[:, "valid_acc"])
+    loss = np.asarray(clf.history[:, "valid_loss"])
+    best = max(range(len(acc)), key=lambda i: (acc[i], -loss[i]))
+    assert clf.best_epoch_ == best + 1
+    rows = clf.validation_indices_
+    assert clf.score(X[rows], y[rows]) == pytest.approx(acc[best])
+
+
+def test_valid_acc_is_recorded_and_monitor_is_validated(small_digits):
+    X, y = small_digits
+    clf = CNNClassifier(max_epochs=2, **SMALL).fit(X, y)
+    assert all(0 <= a <= 1 for a in clf.history[:, "valid_acc"])
+    with pytest.raises(ValueError, match="monitor"):
+        CNNClassifier(monitor="accuracy", **SMALL).fit(X, y)
+
+
 def test_augment_sees_training_batches_only(small_digits):
     X, y = small_digits
     recorder = Recorder()

@@ -172,8 +172,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 
 # Bump when a change of code alters what a cell computes: old cells are then
-# not reused (their key differs).
-_CELL_VERSION = 1
+# not reused (their key differs). 2: the CNN restores only epochs after min_steps.
+_CELL_VERSION = 2
 # Bump when a change of code alters what a VAE cell computes (2: Keras-like
 # initialisation of the VAEs, whose encoders were often dead before).
 _VAE_CODE_VERSION = 2
