@@ -39,6 +39,7 @@ DEV_SEED = 20190
 #: How generated rows reach the CNN in the nested arms.
 NEST = dict(synthetic_weight=0.5, synthetic_refresh=True)
 ACC = dict(monitor="valid_acc")
+TRAIN_SPLIT = dict(oversample_validation=False)
 #: skvae 0.1.0's rule: any epoch, even one before min_steps, may be restored.
 ANY_EPOCH = {"callbacks__early_stopping__select_after_min_steps": False}
 
@@ -54,6 +55,10 @@ ARMS: dict[str, dict] = {
     "VAE acc": dict(form="nested", ref="CNN acc", cnn=dict(NEST, **ACC)),
     "AUG+VAE": dict(form="nested", aug=True, ref="AUG", cnn=NEST),
     "AUG+VAE acc": dict(form="nested", aug=True, ref="AUG acc", cnn=dict(NEST, **ACC)),
+    # The class-VAEs see only the CNN's training split: no generated image
+    # derives from a validation image.
+    "VAE train-split": dict(form="nested", ref="CNN", cnn=dict(NEST, **TRAIN_SPLIT)),
+    "AUG+VAE train-split": dict(form="nested", aug=True, ref="AUG", cnn=dict(NEST, **TRAIN_SPLIT)),
     "VAE pipeline": dict(form="pipeline", ref="CNN"),
     "VAE fixed w1": dict(form="nested", ref="CNN", cnn=dict(synthetic_weight=1.0)),
     "VAE x4 w.25": dict(

@@ -14,6 +14,10 @@ BalancedSubsetSplit
     Class-balanced training subsets with a fixed test subset, as ``cv=``.
 load_mnist, load_digits
     The paper's data set and the embedded 8x8 default.
+
+Submodules: ``skvae.metrics`` (quality of generated samples), ``skvae.latent``
+(latent samplers), ``skvae.nn`` (torch modules), ``skvae.experiment`` (the
+paper's experiment).
 """
 
 from .augment import RandomAffine

@@ -145,13 +145,20 @@ class CNNClassifier(NeuralNetClassifier):
         left untouched.
     oversampler : sampler or None, default=None
         Generated training rows, e.g. :class:`skvae.VAEOversampler`: a clone is
-        fitted with ``fit_resample`` on all the rows given to ``fit`` (as a
-        pipeline step before this classifier would be), and the rows it adds are
+        fitted with ``fit_resample`` on the rows given to ``fit`` (all of them,
+        as a pipeline step would, or the training split only: see
+        ``oversample_validation``), and the rows it adds are
         joined to the training split only, so the validation rows that drive
         early stopping stay real. Unlike a ``Pipeline`` step, this lets the loss
         weigh generated rows apart (``synthetic_weight``) and draw fresh ones each
         epoch (``synthetic_refresh``). The sampler must return the original rows
         first, as imbalanced-learn's over-samplers do.
+    oversample_validation : bool, default=True
+        Fit the ``oversampler`` on all rows, validation rows included (as a
+        pipeline step would). False fits it on the training split only, so that
+        no generated row derives from a validation image and the validation
+        loss judges the network on images it has not seen in any form; the
+        sampler then has fewer images per class.
     synthetic_weight : float, default=1.0
         Loss weight of a generated row relative to a real one (the loss is the
         weighted mean over the batch). Below 1, real rows dominate however many
@@ -217,6 +224,7 @@ class CNNClassifier(NeuralNetClassifier):
         "oversampler": [None, HasMethods(["fit_resample"])],
         "synthetic_weight": [Interval(Real, 0, None, closed="left")],
         "synthetic_refresh": ["boolean"],
+        "oversample_validation": ["boolean"],
     }
 
     def __init__(
@@ -239,6 +247,7 @@ class CNNClassifier(NeuralNetClassifier):
         oversampler=None,
         synthetic_weight: float = 1.0,
         synthetic_refresh: bool = False,
+        oversample_validation: bool = True,
         verbose: int = 0,
         **kwargs,
     ) -> None:
@@ -264,6 +273,7 @@ class CNNClassifier(NeuralNetClassifier):
         self.oversampler = oversampler
         self.synthetic_weight = synthetic_weight
         self.synthetic_refresh = synthetic_refresh
+        self.oversample_validation = oversample_validation
 
     # skorch sets these public attributes in __init__; scikit-learn requires
     # __init__ to set parameters only, so they live under private names.
@@ -438,7 +448,7 @@ class CNNClassifier(NeuralNetClassifier):
     def _train(self, Xt: torch.Tensor, y_encoded: np.ndarray, seed: int, **fit_params) -> None:
         """Run skorch's training loop with seeded split, shuffling and augmentation."""
         yt = torch.as_tensor(y_encoded, dtype=torch.int64).to(self._device)
-        seeds = np.random.RandomState(seed).randint(2**31 - 1, size=4)
+        seeds = _derived_seeds(seed)
         self._split_seed = int(seeds[0])
         self._generators = {
             "shuffle": make_generator(int(seeds[1])),
@@ -473,6 +483,12 @@ class CNNClassifier(NeuralNetClassifier):
         if sampler.get_params().get("random_state", 0) is None:
             sampler.set_params(random_state=seed)
         X_real = Xt.reshape(len(Xt), -1).cpu().numpy()
+        if not self.oversample_validation:
+            # The split get_split_datasets will make: same seed, same rows.
+            self._split_seed = int(_derived_seeds(seed)[0])
+            keep = np.ones(len(X_real), dtype=bool)
+            keep[self._validation_indices(y_encoded)] = False
+            X_real, y_encoded = X_real[keep], y_encoded[keep]
         X_res, y_res = sampler.fit_resample(X_real, y_encoded)
         X_res, y_res = np.asarray(X_res), np.asarray(y_res)
         n = len(X_real)
@@ -656,3 +672,8 @@ class CNNClassifier(NeuralNetClassifier):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _derived_seeds(seed: int) -> np.ndarray:
+    """Seeds of the validation split, shuffling, augmentation and dropout."""
+    return np.random.RandomState(seed).randint(2**31 - 1, size=4)

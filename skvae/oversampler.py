@@ -159,8 +159,8 @@ class VAEOversampler(BaseOverSampler):
     >>> sampler = VAEOversampler(latent=2, max_epochs=2, augment_size=3,
     ...                          random_state=0)
     >>> X_res, y_res = sampler.fit_resample(X, y)
-    >>> X_res.shape
-    (160, 64)
+    >>> X_res.shape  # every class up to the largest (12), then 3 more each
+    (150, 64)
     >>> sampler.sample(5, y[0]).shape
     (5, 64)
     """

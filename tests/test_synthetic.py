@@ -69,6 +69,35 @@ def test_generated_rows_join_training_only(small_digits):
     assert torch.equal(first["y"][-50:], torch.arange(10).repeat_interleave(5))
 
 
+class RecordingSampler(CopySampler):
+    """A CopySampler that keeps the rows it was fitted on."""
+
+    def fit_resample(self, X, y):
+        self.fitted_on_ = X.copy()
+        return super().fit_resample(X, y)
+
+
+@pytest.mark.parametrize("oversample_validation", [True, False])
+def test_oversample_validation_chooses_the_rows_the_sampler_sees(
+    small_digits, oversample_validation
+):
+    X, y = small_digits
+    clf = Spy(
+        max_epochs=1,
+        oversampler=RecordingSampler(),
+        oversample_validation=oversample_validation,
+        **SMALL,
+    ).fit(X, y)
+    seen = clf.oversampler_.fitted_on_
+    valid = clf.validation_indices_
+    train = np.setdiff1d(np.arange(len(X)), valid)
+    expected = X if oversample_validation else X[train]
+    np.testing.assert_array_equal(seen, expected.astype(np.float32))
+    # Either way the generated rows join the training split only.
+    assert clf.seen_[0]["n_valid"] == len(valid)
+    assert len(clf.seen_[0]["X"]) == len(train) + len(seen)
+
+
 def test_fixed_set_without_refresh_fresh_rows_with_refresh(small_digits):
     X, y = small_digits
     sampler = VAEOversampler(augment_size=3, **VAE_FAST)

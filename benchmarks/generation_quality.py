@@ -1,0 +1,206 @@
+"""Quality of generated MNIST digits per latent size (skvae.metrics).
+
+For one balanced training subset (as ``skvae reproduce`` draws it), the
+class-VAEs of each latent size generate ``--per-class`` digits per class, and
+:func:`skvae.metrics.generation_report` scores them against real digits the VAEs
+never saw (drawn from MNIST's official *training* set outside the subset; the
+test set is not used):
+
+- class consistency: accuracy of a reference CNN trained on 100 held-out real
+  digits per class;
+- Fréchet distance on that CNN's hidden-layer features (FID-like);
+- TSTR: macro F1 on held-out real digits of a logistic regression trained on
+  the generated digits only;
+- memorisation: share of generated digits nearer a training digit than any
+  held-out digit, beside the same share for held-out real digits (the level of
+  a generator that does not memorise).
+
+Rows "real (held-out)" and "SMOTE" score real digits and SMOTE's interpolations
+the same way, as yardsticks. Run::
+
+    python benchmarks/generation_quality.py --size 100 --latents 2 3 4 8
+
+Writes ``benchmarks/results/generation_quality.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
+#: Seed of the held-out real digits (fixed; disjoint from the training subset).
+HELD_SEED = 7
+
+
+def held_out(target, is_test, train, per_class: int, seed: int) -> np.ndarray:
+    """Class-balanced rows of the official training set outside ``train``."""
+    rng = np.random.default_rng(seed)
+    pool = ~is_test
+    pool[train] = False
+    return np.concatenate(
+        [
+            rng.choice(np.flatnonzero(pool & (target == c)), per_class, replace=False)
+            for c in np.unique(target)
+        ]
+    )
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=100, help="training images (balanced)")
+    parser.add_argument("--latents", type=int, nargs="+", default=[2, 3, 4, 8])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per-class", type=int, default=100, help="generated digits per class")
+    _common.add_common_args(parser)
+    args = parser.parse_args(argv)
+    threads = _common.set_threads(args.threads)
+
+    from imblearn.over_sampling import SMOTE
+    from sklearn.linear_model import LogisticRegression
+
+    from skvae import CNNClassifier, VAEOversampler
+    from skvae.experiment.grid import CNN_DEFAULTS, VAE_DEFAULTS, load_dataset, make_cv
+    from skvae.metrics import (
+        class_consistency,
+        frechet_distance,
+        generation_report,
+        memorisation_rate,
+        penultimate_features,
+        train_synthetic_test_real,
+    )
+
+    data = load_dataset("mnist", str(args.data_home))
+    X, y = data.data, data.target
+    cv = make_cv(args.size, args.seed, test_size_per_class=1, test_mask=data.test_mask)
+    train, _ = next(cv.split(X, y))
+    # Two disjoint held-out sets: one trains the reference CNN, one is scored.
+    ref_rows = held_out(y, data.test_mask.copy(), train, 100, HELD_SEED)
+    used = np.concatenate([train, ref_rows])
+    held = held_out(y, data.test_mask.copy(), used, args.per_class, HELD_SEED + 1)
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        reference = CNNClassifier(random_state=args.seed, **CNN_DEFAULTS).fit(
+            X[ref_rows], y[ref_rows]
+        )
+    ref_s = time.perf_counter() - start
+    ref_acc = reference.score(X[held], y[held])
+    features = functools.partial(penultimate_features, reference)
+    tstr = LogisticRegression(max_iter=300)
+    rows = []
+
+    # Yardstick 1: real held-out digits, half judged against the other half.
+    half = np.concatenate([np.flatnonzero(y[held] == c)[: args.per_class // 2] for c in range(10)])
+    other = np.setdiff1d(np.arange(len(held)), half)
+    rows.append(
+        dict(
+            generator="real (held-out)",
+            class_consistency=class_consistency(reference, X[held][half], y[held][half]),
+            frechet_distance=frechet_distance(X[held][other], X[held][half], features=features),
+            tstr=train_synthetic_test_real(
+                tstr, X[held][half], y[held][half], X[held][other], y[held][other]
+            ),
+            fit_s=0.0,
+        )
+    )
+
+    # Yardstick 2: SMOTE interpolations of the training digits, per class.
+    n_per_class = args.size // 10
+    start = time.perf_counter()
+    smote = SMOTE(
+        sampling_strategy={c: n_per_class + args.per_class for c in range(10)},
+        k_neighbors=min(5, n_per_class - 1),
+        random_state=args.seed,
+    )
+    X_sm, y_sm = smote.fit_resample(X[train], y[train])
+    X_new, y_new = X_sm[len(train) :], y_sm[len(train) :]
+    smote_s = time.perf_counter() - start
+    memo = [
+        memorisation_rate(X_new[y_new == c], X[train][y[train] == c], X[held][y[held] == c])
+        for c in range(10)
+    ]
+    rows.append(
+        dict(
+            generator="SMOTE",
+            class_consistency=class_consistency(reference, X_new, y_new),
+            frechet_distance=frechet_distance(X[held], X_new, features=features),
+            tstr=train_synthetic_test_real(tstr, X_new, y_new, X[held], y[held]),
+            memorisation_rate=float(np.mean(memo)),
+            fit_s=smote_s,
+        )
+    )
+
+    for latent in args.latents:
+        start = time.perf_counter()
+        sampler = VAEOversampler(latent, random_state=args.seed, **VAE_DEFAULTS)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            sampler.fit_resample(X[train], y[train])
+        fit_s = time.perf_counter() - start
+        report = generation_report(
+            sampler,
+            X[train],
+            y[train],
+            X[held],
+            y[held],
+            reference=reference,
+            tstr_estimator=tstr,
+            n_per_class=args.per_class,
+            features=features,
+            random_state=args.seed,
+        )
+        rows.append(dict(generator=f"VAE latent {latent}", **report, fit_s=fit_s))
+        _common.print_table(rows[-1:])
+
+    columns = [
+        "generator",
+        "class_consistency",
+        "frechet_distance",
+        "tstr",
+        "memorisation_rate",
+        "memorisation_rate_real",
+        "fit_s",
+    ]
+    _common.print_table(rows, columns, title="Quality of generated digits")
+    meta = dict(
+        command="python " + " ".join(["benchmarks/generation_quality.py", *sys.argv[1:]]),
+        size=args.size,
+        seed=args.seed,
+        per_class=args.per_class,
+        torch_threads=threads,
+        reference_accuracy=round(float(ref_acc), 4),
+        reference_fit_s=round(ref_s, 1),
+    )
+    notes = [
+        "class_consistency: accuracy of the reference CNN (100 held-out real digits per class, "
+        f"CNN_DEFAULTS; accuracy {ref_acc:.3f} on the scored held-out digits) on the digits.",
+        "frechet_distance: on the reference CNN's 128 hidden-layer features, against the "
+        "held-out real digits (for 'real', one half against the other).",
+        "tstr: macro F1 on the held-out real digits of LogisticRegression(max_iter=300) "
+        "trained on the generated digits alone.",
+        "memorisation_rate: share of generated digits nearer (pixels, L2) a training digit of "
+        "their class than any held-out one; memorisation_rate_real is the same share for "
+        "held-out real digits (VAE rows), the level of a generator that copies nothing.",
+    ]
+    paths = _common.write_results(
+        "generation_quality",
+        {"Quality of generated digits": (rows, columns)},
+        meta,
+        out_dir=args.out,
+        notes=notes,
+    )
+    print("wrote", *paths)
+
+
+if __name__ == "__main__":
+    main()
