@@ -8,8 +8,9 @@ VAEEncoder
     scikit-learn transformer to and from one VAE's latent space.
 CNNClassifier
     The paper's CNN as a scikit-learn compatible skorch classifier.
-RandomAffine
-    Batched, seeded rotation / shift augmentation in torch.
+RandomAffine, ElasticDistortion, Compose
+    Batched, seeded image augmentation in torch (affine maps, elastic
+    distortion, and a chain of transforms).
 BalancedSubsetSplit
     Class-balanced training subsets with a fixed test subset, as ``cv=``.
 load_mnist, load_digits
@@ -20,7 +21,7 @@ Submodules: ``skvae.metrics`` (quality of generated samples), ``skvae.latent``
 paper's experiment).
 """
 
-from .augment import RandomAffine
+from .augment import Compose, ElasticDistortion, RandomAffine
 from .classifier import CNNClassifier
 from .datasets import load_digits, load_mnist
 from .encoder import VAEEncoder
@@ -30,6 +31,8 @@ from .oversampler import VAEOversampler
 __all__ = [
     "BalancedSubsetSplit",
     "CNNClassifier",
+    "Compose",
+    "ElasticDistortion",
     "RandomAffine",
     "VAEEncoder",
     "VAEOversampler",

@@ -44,7 +44,7 @@ def _key_value(text: str) -> tuple[str, Any]:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from .experiment.grid import CONDITIONS, DATASETS, DEFAULT_GRIDS
+    from .experiment.grid import ALL_CONDITIONS, CONDITIONS, DATASETS, DEFAULT_GRIDS
 
     parser = argparse.ArgumentParser(
         prog="skvae",
@@ -101,10 +101,11 @@ def _build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--conditions",
         nargs="+",
-        choices=CONDITIONS,
+        choices=ALL_CONDITIONS,
         default=list(CONDITIONS),
         metavar="C",
-        help=f"conditions (default: all of {' '.join(CONDITIONS)})",
+        help=f"conditions (default: the paper's {' '.join(CONDITIONS)}; "
+        f"also {' '.join(c for c in ALL_CONDITIONS if c not in CONDITIONS)})",
     )
     rep.add_argument(
         "--vae-param",

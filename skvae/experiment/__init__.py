@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .figures import load_cell_samples, plot_generated
 from .grid import (
+    ALL_CONDITIONS,
     AUGMENT_DEFAULTS,
     CNN_DEFAULTS,
     CONDITIONS,
@@ -44,6 +45,7 @@ from .grid import (
 from .report import read_results, write_reports
 
 __all__ = [
+    "ALL_CONDITIONS",
     "AUGMENT_DEFAULTS",
     "CNN_DEFAULTS",
     "CONDITIONS",
@@ -109,6 +111,7 @@ def reproduce(
         overrides (if any) always apply under those of ``config``.
         ``seeds=n`` means seeds ``0 .. n-1``.
     conditions : iterable of str, default=CONDITIONS
+        The paper's four by default; any of :data:`ALL_CONDITIONS`.
     config : ExperimentConfig, optional
         Estimator overrides and data location.
     n_jobs, backend, scheduler, progress

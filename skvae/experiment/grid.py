@@ -46,11 +46,14 @@ from ..classifier import CNNClassifier
 from ..datasets import load_digits, load_mnist
 from ..model_selection import BalancedSubsetSplit
 from ..oversampler import VAEOversampler
+from .baselines import STRONG_AUGMENT_DEFAULTS, pixel_smote, strong_augment
 
 __all__ = [
+    "ALL_CONDITIONS",
     "AUGMENT_DEFAULTS",
     "CNN_DEFAULTS",
     "CONDITIONS",
+    "EXTRA_CONDITIONS",
     "DATASETS",
     "DEFAULT_GRIDS",
     "LATENT_FREE",
@@ -113,8 +116,20 @@ AUGMENT_DEFAULTS: dict[str, Any] = dict(degrees=20.0, width_shift=0.2, height_sh
 #: The experiment's conditions, in the order of the reports.
 CONDITIONS: tuple[str, ...] = ("CNN", "AUG", "VAE", "AUG+VAE")
 
+#: Baselines beyond the paper (:mod:`skvae.experiment.baselines`), run on
+#: request: SMOTE on pixels, the strong augmentation AUG+ and AUG+ with VAE images.
+EXTRA_CONDITIONS: tuple[str, ...] = ("SMOTE", "AUG+", "AUG++VAE")
+
+#: Every condition a cell may have, in the order of the reports.
+ALL_CONDITIONS: tuple[str, ...] = CONDITIONS + EXTRA_CONDITIONS
+
 #: Conditions without a VAE: run once per (size, seed), latent recorded as NA.
-LATENT_FREE: frozenset[str] = frozenset({"CNN", "AUG"})
+LATENT_FREE: frozenset[str] = frozenset({"CNN", "AUG", "SMOTE", "AUG+"})
+
+# Which augmentation and which generated rows each condition uses.
+_PLAIN_AUG = frozenset({"AUG", "AUG+VAE"})
+_STRONG_AUG = frozenset({"AUG+", "AUG++VAE"})
+_NO_SYNTHETIC = frozenset({"CNN", "AUG", "AUG+"})
 
 
 @dataclass(frozen=True)
@@ -196,7 +211,7 @@ class Cell:
     latent : int or None
         Latent size of the VAEs; None for the conditions in :data:`LATENT_FREE`.
     condition : str
-        One of :data:`CONDITIONS`.
+        One of :data:`ALL_CONDITIONS`.
     seed : int
         Picks the training subset and seeds every estimator.
     """
@@ -210,9 +225,9 @@ class Cell:
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
             raise ValueError(f"Unknown dataset {self.dataset!r}; use one of {sorted(DATASETS)}.")
-        if self.condition not in CONDITIONS:
+        if self.condition not in ALL_CONDITIONS:
             raise ValueError(
-                f"Unknown condition {self.condition!r}; use one of {list(CONDITIONS)}."
+                f"Unknown condition {self.condition!r}; use one of {list(ALL_CONDITIONS)}."
             )
         if (self.latent is None) != (self.condition in LATENT_FREE):
             raise ValueError(
@@ -331,7 +346,7 @@ class ExperimentConfig:
 def _cell_inputs(cell: Cell, params: Mapping[str, Mapping[str, Any]], test_size: int) -> dict:
     """Everything a cell's result depends on, besides the code."""
     uses_vae = cell.condition not in LATENT_FREE
-    uses_aug = cell.condition.startswith("AUG")
+    uses_synthetic = cell.condition not in _NO_SYNTHETIC
 
     def keep(p: Mapping[str, Any]) -> dict:
         return {k: v for k, v in sorted(p.items()) if k not in _UNHASHED}
@@ -343,8 +358,9 @@ def _cell_inputs(cell: Cell, params: Mapping[str, Mapping[str, Any]], test_size:
         "test_subset_seed": TEST_SUBSET_SEED,
         "cnn": keep(params["cnn"]),
         "vae": keep(params["vae"]) if uses_vae else None,
-        "augment": keep(params["augment"]) if uses_aug else None,
-        "synthetic": keep(params.get("synthetic", SYNTHETIC_DEFAULTS)) if uses_vae else None,
+        "augment": keep(params["augment"]) if cell.condition in _PLAIN_AUG else None,
+        "strong_augment": STRONG_AUGMENT_DEFAULTS if cell.condition in _STRONG_AUG else None,
+        "synthetic": keep(params.get("synthetic", SYNTHETIC_DEFAULTS)) if uses_synthetic else None,
         "vae_code": _VAE_CODE_VERSION if uses_vae else None,
     }
 
@@ -438,12 +454,17 @@ def make_pipeline(
       ``synthetic_params={"form": "pipeline"}`` the two steps
       ``VAEOversampler(latent)`` then ``CNNClassifier``;
     - ``"AUG+VAE"``: the same with augmentation, which then applies to real
-      and generated images alike.
+      and generated images alike;
+    - beyond the paper (:data:`EXTRA_CONDITIONS`): ``"SMOTE"``, the VAE
+      condition with :func:`~skvae.experiment.baselines.pixel_smote` in place
+      of the VAEs (a fixed set of generated rows); ``"AUG+"`` and
+      ``"AUG++VAE"``, AUG and AUG+VAE with
+      :func:`~skvae.experiment.baselines.strong_augment`.
 
     Parameters
     ----------
     condition : str
-        One of :data:`CONDITIONS`.
+        One of :data:`ALL_CONDITIONS`.
     latent : int, optional
         Latent size; required by the VAE conditions, ignored otherwise.
     random_state : int, optional
@@ -469,29 +490,36 @@ def make_pipeline(
     >>> [name for name, _ in pipe.steps]
     ['vae', 'cnn']
     """
-    if condition not in CONDITIONS:
-        raise ValueError(f"Unknown condition {condition!r}; use one of {list(CONDITIONS)}.")
+    if condition not in ALL_CONDITIONS:
+        raise ValueError(f"Unknown condition {condition!r}; use one of {list(ALL_CONDITIONS)}.")
     augment = None
-    if condition.startswith("AUG"):
+    if condition in _PLAIN_AUG:
         augment = RandomAffine(**{**AUGMENT_DEFAULTS, **(augment_params or {})})
+    elif condition in _STRONG_AUG:
+        augment = strong_augment()
     cnn_kwargs = {**CNN_DEFAULTS, **(cnn_params or {})}
-    if condition in LATENT_FREE:
+    if condition in _NO_SYNTHETIC:
         cnn = CNNClassifier(
             image_shape=image_shape, augment=augment, random_state=random_state, **cnn_kwargs
         )
         return Pipeline([("cnn", cnn)])
-    if latent is None:
-        raise ValueError(f"Condition {condition!r} needs a latent size.")
-    vae_kwargs = {**VAE_DEFAULTS, **(vae_params or {})}
-    vae_kwargs.setdefault("image_shape", "auto" if image_shape is None else image_shape)
-    sampler = VAEOversampler(int(latent), random_state=random_state, **vae_kwargs)
     synthetic = {**SYNTHETIC_DEFAULTS, **(synthetic_params or {})}
     form = synthetic.pop("form")
+    if condition == "SMOTE":
+        name, sampler = "smote", pixel_smote(random_state=random_state)
+        synthetic["synthetic_refresh"] = False  # SMOTE has no sample() to draw afresh
+    else:
+        if latent is None:
+            raise ValueError(f"Condition {condition!r} needs a latent size.")
+        vae_kwargs = {**VAE_DEFAULTS, **(vae_params or {})}
+        vae_kwargs.setdefault("image_shape", "auto" if image_shape is None else image_shape)
+        name = "vae"
+        sampler = VAEOversampler(int(latent), random_state=random_state, **vae_kwargs)
     if form == "pipeline":
         cnn = CNNClassifier(
             image_shape=image_shape, augment=augment, random_state=random_state, **cnn_kwargs
         )
-        return Pipeline([("vae", sampler), ("cnn", cnn)])
+        return Pipeline([(name, sampler), ("cnn", cnn)])
     if form != "nested":
         raise ValueError(f"synthetic form must be 'nested' or 'pipeline', got {form!r}.")
     cnn = CNNClassifier(
@@ -572,9 +600,11 @@ def run_cell(
         "n_test": int(len(test)),
     }
     samples = None
-    sampler = fitted.named_steps.get("vae", getattr(cnn, "oversampler_", None))
+    steps = [step for name, step in fitted.steps if name != "cnn"]
+    sampler = steps[0] if steps else getattr(cnn, "oversampler_", None)
     if sampler is not None:
         row["n_generated"] = int(sum(sampler.sampling_strategy_.values()))
+    if isinstance(sampler, VAEOversampler):
         row["vae_epochs"] = float(np.mean([len(h.history) for h in sampler.histories_.values()]))
         samples = _draw_samples(sampler, cell.seed)
     return {"row": row, "samples": samples}
@@ -666,7 +696,7 @@ def read_cells(out_dir: str | os.PathLike) -> list[dict]:
 
 def _sort_key(row: Mapping[str, Any]) -> tuple:
     condition = row["condition"]
-    order = CONDITIONS.index(condition) if condition in CONDITIONS else len(CONDITIONS)
+    order = ALL_CONDITIONS.index(condition) if condition in ALL_CONDITIONS else len(ALL_CONDITIONS)
     latent = row.get("latent")
     return (
         row["dataset"],

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .grid import CONDITIONS, LATENT_FREE
+from .grid import ALL_CONDITIONS, LATENT_FREE
 from .paper import PAPER_F1, REFERENCE, paper_value
 
 __all__ = [
@@ -41,6 +41,12 @@ COMPARISONS: tuple[tuple[str, str], ...] = (
     ("AUG+VAE", "AUG"),
     ("AUG+VAE", "VAE"),
     ("VAE", "AUG"),
+    # Beyond the paper (present only when those conditions ran).
+    ("SMOTE", "CNN"),
+    ("VAE", "SMOTE"),
+    ("AUG+", "AUG"),
+    ("AUG+VAE", "AUG+"),
+    ("AUG++VAE", "AUG+"),
 )
 
 _INT_COLUMNS = ("size", "seed", "epochs", "best_epoch", "n_train", "n_generated", "n_test")
@@ -120,7 +126,7 @@ def summarize(rows: Iterable[Mapping[str, Any]], metric: str = "f1") -> list[dic
 
 def _group_order(item) -> tuple:
     (dataset, size, condition, latent), _ = item
-    rank = CONDITIONS.index(condition) if condition in CONDITIONS else len(CONDITIONS)
+    rank = ALL_CONDITIONS.index(condition) if condition in ALL_CONDITIONS else len(ALL_CONDITIONS)
     return (dataset, size, rank, -1 if latent is None else latent)
 
 
@@ -140,7 +146,7 @@ def _columns(
     """
     present = {s["condition"] for s in summary}
     latents = sorted({s["latent"] for s in summary if s["latent"] is not None})
-    conditions = [c for c in CONDITIONS if c in present] + sorted(present - set(CONDITIONS))
+    conditions = [c for c in ALL_CONDITIONS if c in present] + sorted(present - set(ALL_CONDITIONS))
     columns: list[tuple[str, str, int | None]] = []
     for condition in conditions:
         if condition in LATENT_FREE:
@@ -441,7 +447,20 @@ def plot_f1_vs_size(
     datasets = sorted({s["dataset"] for s in summary}) or ["(no results)"]
     fig = Figure(figsize=(6.5 * len(datasets), 4.5), layout="constrained")
     axes = fig.subplots(1, len(datasets), squeeze=False)[0]
-    colors = dict(zip(CONDITIONS, ("tab:gray", "tab:orange", "tab:blue", "tab:green")))
+    colors = dict(
+        zip(
+            ALL_CONDITIONS,
+            (
+                "tab:gray",
+                "tab:orange",
+                "tab:blue",
+                "tab:green",
+                "tab:brown",
+                "tab:red",
+                "tab:purple",
+            ),
+        )
+    )
     styles = ["-", "--", ":", "-."]
     for ax, dataset in zip(axes, datasets):
         entries = [s for s in summary if s["dataset"] == dataset]
