@@ -138,6 +138,11 @@ class CNNClassifier(NeuralNetClassifier):
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``. A model fitted on a
         GPU unpickles on a CPU-only machine.
+    precision : {"fp32", "bf16"}, default="fp32"
+        ``"bf16"`` runs the network's forward passes (training, validation,
+        prediction) under ``torch.autocast`` with bfloat16, on CPU or GPU; the
+        weights, the optimiser and the loss stay float32. Faster where the
+        hardware has bf16 matrix units (see ``benchmarks/bench_cnn.py``).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, the validation split, shuffling, dropout and
         augmentation (and ``oversampler`` when its own ``random_state`` is
@@ -218,6 +223,7 @@ class CNNClassifier(NeuralNetClassifier):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
+        "precision": [StrOptions({"fp32", "bf16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "module": [type, nn.Module, HasMethods(["forward"]), callable],
@@ -243,6 +249,7 @@ class CNNClassifier(NeuralNetClassifier):
         optimizer=torch.optim.Adam,
         criterion=nn.CrossEntropyLoss,
         device="cpu",
+        precision: str = "fp32",
         random_state=None,
         oversampler=None,
         synthetic_weight: float = 1.0,
@@ -269,6 +276,7 @@ class CNNClassifier(NeuralNetClassifier):
         self.min_steps = min_steps
         self.monitor = monitor
         self.validation_fraction = validation_fraction
+        self.precision = precision
         self.random_state = random_state
         self.oversampler = oversampler
         self.synthetic_weight = synthetic_weight
@@ -612,6 +620,14 @@ class CNNClassifier(NeuralNetClassifier):
             batch_size = self.batch_size if training else max(self.batch_size, 512)
             return _TensorBatches(dataset, batch_size, generator)
         return super().get_iterator(dataset, training=training)
+
+    def infer(self, x, **fit_params):
+        if self.precision != "bf16":
+            return super().infer(x, **fit_params)
+        device_type = torch.device(self._device).type
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            out = super().infer(x, **fit_params)
+        return out.float()  # float32 logits for the loss and the probabilities
 
     def train_step_single(self, batch, **fit_params):
         Xi, yi, *weight = batch

@@ -26,6 +26,7 @@ _TRAINER_PARAMS = (
     "patience",
     "lr",
     "batch_size",
+    "precision",
     "validation_fraction",
     "device",
     "verbose",
@@ -65,6 +66,8 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         RMSprop learning rate.
     batch_size : int, default=100
         Mini-batch size.
+    precision : {"fp32", "bf16"}, default="fp32"
+        Training under bfloat16 autocast with ``"bf16"``.
     validation_fraction : float, default=0.15
         Share of the rows held out for early stopping (none if that rounds to 0).
     device : str, default="cpu"
@@ -116,6 +119,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         patience: int = 20,
         lr: float = 1e-3,
         batch_size: int = 100,
+        precision: str = "fp32",
         validation_fraction: float = 0.15,
         device="cpu",
         random_state=None,
@@ -130,6 +134,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         self.patience = patience
         self.lr = lr
         self.batch_size = batch_size
+        self.precision = precision
         self.validation_fraction = validation_fraction
         self.device = device
         self.random_state = random_state

@@ -89,6 +89,10 @@ class VAEOversampler(BaseOverSampler):
         RMSprop learning rate (the paper).
     batch_size : int, default=100
         Mini-batch size (the paper).
+    precision : {"fp32", "bf16"}, default="fp32"
+        ``"bf16"`` trains the VAEs with their forward pass and loss under
+        ``torch.autocast`` with bfloat16 (CPU or GPU); weights, optimiser and
+        generation stay float32.
     validation_fraction : float, default=0.15
         Share of each class held out for early stopping (the paper: 15%). The
         class gets ``round(validation_fraction * n_c)`` validation rows; when that
@@ -185,6 +189,7 @@ class VAEOversampler(BaseOverSampler):
         "patience": [Interval(Integral, 0, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "precision": [StrOptions({"fp32", "bf16"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "pretrain": [None, StrOptions({"pooled"})],
         "latent_sampler": [
@@ -213,6 +218,7 @@ class VAEOversampler(BaseOverSampler):
         patience: int = 20,
         lr: float = 1e-3,
         batch_size: int = 100,
+        precision: str = "fp32",
         validation_fraction: float = 0.15,
         pretrain=None,
         latent_sampler="prior",
@@ -234,6 +240,7 @@ class VAEOversampler(BaseOverSampler):
         self.patience = patience
         self.lr = lr
         self.batch_size = batch_size
+        self.precision = precision
         self.validation_fraction = validation_fraction
         self.pretrain = pretrain
         self.latent_sampler = latent_sampler
@@ -548,6 +555,7 @@ class VAEOversampler(BaseOverSampler):
             beta=self.beta,
             generator=generator,
             callback=show_epoch if self.verbose and self.verbose > 1 else None,
+            precision=self.precision,
         )
         with torch.inference_mode():
             codes, _ = vae.encode(Xt)

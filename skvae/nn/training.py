@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,13 +50,16 @@ def evaluate_vae(
     beta: float = 1.0,
     batch_size: int = 1024,
     generator: torch.Generator | None = None,
+    precision: str = "fp32",
 ) -> float:
     """Mean per-sample negative ELBO of ``X`` (one posterior draw per sample)."""
     was_training = vae.training
     vae.eval()
     total = 0.0
     for start in range(0, len(X), batch_size):
-        total += float(vae.loss(X[start : start + batch_size], beta, generator).sum())
+        with _autocast(precision, X.device):
+            loss = vae.loss(X[start : start + batch_size], beta, generator)
+        total += float(loss.float().sum())
     vae.train(was_training)
     return total / max(len(X), 1)
 
@@ -74,6 +78,7 @@ def train_vae(
     generator: torch.Generator | None = None,
     max_divergences: int = 3,
     callback: Callable[[dict], None] | None = None,
+    precision: str = "fp32",
 ) -> TrainResult:
     """Train ``vae`` with RMSprop, early stopping and best-weight restore.
 
@@ -109,6 +114,9 @@ def train_vae(
         Non-finite losses tolerated before giving up.
     callback : callable, optional
         Called with each epoch's history entry (for progress display).
+    precision : {"fp32", "bf16"}, default="fp32"
+        ``"bf16"`` computes the forward pass and loss under ``torch.autocast``
+        with bfloat16; weights and optimiser stay float32.
 
     Returns
     -------
@@ -139,7 +147,8 @@ def train_vae(
         running, diverged = 0.0, False
         for start in range(0, n, batch_size):
             batch = X_train[order[start : start + batch_size]]
-            loss = vae.loss(batch, beta, generator).mean()
+            with _autocast(precision, device):
+                loss = vae.loss(batch, beta, generator).float().mean()
             if not torch.isfinite(loss):
                 diverged = True
                 break
@@ -152,7 +161,9 @@ def train_vae(
         if not diverged:
             train_loss = running / n
             valid_loss = (
-                evaluate_vae(vae, X_valid, beta=beta, generator=generator) if has_valid else None
+                evaluate_vae(vae, X_valid, beta=beta, generator=generator, precision=precision)
+                if has_valid
+                else None
             )
             monitored = valid_loss if has_valid else train_loss
         if diverged or not math.isfinite(monitored):
@@ -186,3 +197,12 @@ def train_vae(
     restore_best()
     vae.eval()
     return result
+
+
+def _autocast(precision: str, device: torch.device):
+    """bfloat16 autocast on ``device`` for ``precision="bf16"``, else nothing."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    if precision != "fp32":
+        raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}.")
+    return contextlib.nullcontext()
