@@ -28,7 +28,8 @@ from ._utils import (
     square_side,
 )
 from .latent import make_latent_sampler
-from .nn import MLPVAE, VAE, ConvVAE, train_vae
+from .nn import MLPVAE, VAE, ConvVAE, train_vae, train_vaes_batched
+from .nn.batched import batchable
 
 _IMBLEARN_STRATEGIES = {"auto", "minority", "not minority", "not majority", "all"}
 
@@ -93,6 +94,18 @@ class VAEOversampler(BaseOverSampler):
         ``"bf16"`` trains the VAEs with their forward pass and loss under
         ``torch.autocast`` with bfloat16 (CPU or GPU); weights, optimiser and
         generation stay float32.
+    batched : bool, default=False
+        Train the class-VAEs together with :func:`skvae.nn.train_vaes_batched`
+        (one vectorised step for all classes) instead of one after the other.
+        Each class-VAE still sees exactly its own rows, shuffles, noise and
+        early stopping; results agree with ``batched=False`` to float rounding,
+        not bit for bit. It saves per-step overhead, which pays for small
+        networks (1.7-1.9x faster for 8x8 digits at 5-10 rows per class on one
+        CPU thread) but hardly for the paper's ConvVAE on 28x28 MNIST, whose
+        steps are mostly arithmetic (0.9-1.15x on one CPU thread). When the
+        class-VAEs cannot be stacked (see :func:`skvae.nn.batched.batchable`,
+        e.g. a ``vae`` callable returning different networks per class) they
+        are trained one by one, with a warning.
     validation_fraction : float, default=0.15
         Share of each class held out for early stopping (the paper: 15%). The
         class gets ``round(validation_fraction * n_c)`` validation rows; when that
@@ -190,6 +203,7 @@ class VAEOversampler(BaseOverSampler):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "precision": [StrOptions({"fp32", "bf16"})],
+        "batched": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "pretrain": [None, StrOptions({"pooled"})],
         "latent_sampler": [
@@ -219,6 +233,7 @@ class VAEOversampler(BaseOverSampler):
         lr: float = 1e-3,
         batch_size: int = 100,
         precision: str = "fp32",
+        batched: bool = False,
         validation_fraction: float = 0.15,
         pretrain=None,
         latent_sampler="prior",
@@ -241,6 +256,7 @@ class VAEOversampler(BaseOverSampler):
         self.lr = lr
         self.batch_size = batch_size
         self.precision = precision
+        self.batched = batched
         self.validation_fraction = validation_fraction
         self.pretrain = pretrain
         self.latent_sampler = latent_sampler
@@ -462,8 +478,10 @@ class VAEOversampler(BaseOverSampler):
                 X, int(rng.randint(2**31 - 1)), device, None, name="pooled"
             )
             init_state = pooled.state_dict()
-        for label in self.classes_:
-            self._fit_class(label, X[y == label], int(rng.randint(2**31 - 1)), device, init_state)
+        seeds = [int(rng.randint(2**31 - 1)) for _ in self.classes_]
+        if not (self.batched and self._fit_classes_batched(X, y, seeds, device, init_state)):
+            for label, seed in zip(self.classes_, seeds):
+                self._fit_class(label, X[y == label], seed, device, init_state)
         self.filter_ = None
         if self.filter_threshold is not None:
             estimator = self.filter_estimator
@@ -492,11 +510,7 @@ class VAEOversampler(BaseOverSampler):
         vae, result, codes, scaler, n_valid = self._train_vae(
             X_class, seed, device, init_state, name=f"class {label!r}"
         )
-        self.vaes_[label] = vae
-        self.histories_[label] = result
-        if scaler is not None:
-            self.scalers_[label] = scaler
-        self.latent_samplers_[label] = make_latent_sampler(self.latent_sampler).fit(codes)
+        self._store_class(label, vae, result, codes, scaler)
         if self.verbose:
             print(
                 f"[VAEOversampler] class {label!r}: {len(X_class) - n_valid} train / "
@@ -505,11 +519,106 @@ class VAEOversampler(BaseOverSampler):
                 f"({time.perf_counter() - start:.1f}s)"
             )
 
+    def _store_class(self, label, vae, result, codes, scaler) -> None:
+        """Keep one class's VAE, training result, scaler and fitted latent sampler."""
+        self.vaes_[label] = vae
+        self.histories_[label] = result
+        if scaler is not None:
+            self.scalers_[label] = scaler
+        self.latent_samplers_[label] = make_latent_sampler(self.latent_sampler).fit(codes)
+
+    def _fit_classes_batched(self, X, y, seeds, device: torch.device, init_state) -> bool:
+        """Train every class's VAE together (``batched=True``); False if they cannot be.
+
+        Each class is prepared exactly as :meth:`_train_vae` prepares it (same
+        seed, initialisation, scaling, split and generator), so each VAE sees
+        what the per-class loop would show it.
+        """
+        start = time.perf_counter()
+        names = [f"class {label!r}" for label in self.classes_]
+        parts = [
+            self._prepare_vae(X[y == label], seed, device, init_state, name)
+            for label, seed, name in zip(self.classes_, seeds, names)
+        ]
+        reason = batchable([part[0] for part in parts])
+        if reason is not None:
+            warnings.warn(
+                f"batched=True: the class-VAEs cannot be trained together ({reason}); "
+                "training them one by one.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return False
+
+        def show_epoch(k: int, entry: dict) -> None:
+            print(f"[VAEOversampler] {names[k]} {entry}")
+
+        results = train_vaes_batched(
+            [part[0] for part in parts],
+            [part[1] for part in parts],
+            [part[2] for part in parts],
+            max_epochs=self.max_epochs,
+            min_steps=self.min_steps,
+            patience=self.patience,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            beta=self.beta,
+            generators=[part[4] for part in parts],
+            callback=show_epoch if self.verbose and self.verbose > 1 else None,
+            precision=self.precision,
+        )
+        seconds = time.perf_counter() - start
+        for label, (vae, X_train, _, Xt, _, scaler, n_valid), result in zip(
+            self.classes_, parts, results
+        ):
+            codes = self._encode_and_release(vae, Xt)
+            self._store_class(label, vae, result, codes, scaler)
+            if self.verbose:
+                print(
+                    f"[VAEOversampler] class {label!r}: {len(X_train)} train / "
+                    f"{n_valid} valid rows, {len(result.history)} epochs, {result.n_steps} "
+                    f"steps, best loss {result.best_loss:.4g} at epoch {result.best_epoch} "
+                    f"(all classes together: {seconds:.1f}s)"
+                )
+        return True
+
     def _train_vae(self, X_part: np.ndarray, seed: int, device: torch.device, init_state, name):
         """Build (optionally from ``init_state``) and train one VAE on ``X_part``.
 
         Returns the VAE (on the CPU), its TrainResult, the codes of ``X_part``,
         the ``(mean, scale)`` of a Gaussian likelihood (else None) and the
+        number of validation rows.
+        """
+        vae, X_train, X_valid, Xt, generator, scaler, n_valid = self._prepare_vae(
+            X_part, seed, device, init_state, name
+        )
+
+        def show_epoch(entry: dict) -> None:
+            print(f"[VAEOversampler] {name} {entry}")
+
+        result = train_vae(
+            vae,
+            X_train,
+            X_valid,
+            max_epochs=self.max_epochs,
+            min_steps=self.min_steps,
+            patience=self.patience,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            beta=self.beta,
+            generator=generator,
+            callback=show_epoch if self.verbose and self.verbose > 1 else None,
+            precision=self.precision,
+        )
+        codes = self._encode_and_release(vae, Xt)
+        return vae, result, codes, scaler, n_valid
+
+    def _prepare_vae(self, X_part: np.ndarray, seed: int, device: torch.device, init_state, name):
+        """Build one VAE and its data as :meth:`_train_vae` trains them.
+
+        Returns the VAE (on ``device``), its training rows, its validation rows
+        (None without), all rows ``Xt`` as a tensor, the seeded generator (the
+        split already drawn from it), the Gaussian scaler (or None) and the
         number of validation rows.
         """
         n_features = X_part.shape[1]
@@ -538,26 +647,13 @@ class VAEOversampler(BaseOverSampler):
             n_valid = 0
         order = torch.randperm(n, generator=generator).to(device)
         X_valid, X_train = Xt[order[:n_valid]], Xt[order[n_valid:]]
-
-        def show_epoch(entry: dict) -> None:
-            print(f"[VAEOversampler] {name} {entry}")
-
         vae.to(device)
-        result = train_vae(
-            vae,
-            X_train,
-            X_valid if n_valid else None,
-            max_epochs=self.max_epochs,
-            min_steps=self.min_steps,
-            patience=self.patience,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            beta=self.beta,
-            generator=generator,
-            callback=show_epoch if self.verbose and self.verbose > 1 else None,
-            precision=self.precision,
-        )
+        return vae, X_train, X_valid if n_valid else None, Xt, generator, scaler, n_valid
+
+    @staticmethod
+    def _encode_and_release(vae: VAE, Xt: torch.Tensor) -> np.ndarray:
+        """Codes of ``Xt`` (for the latent sampler); moves ``vae`` to the CPU."""
         with torch.inference_mode():
             codes, _ = vae.encode(Xt)
         vae.cpu()
-        return vae, result, codes.cpu().numpy(), scaler, n_valid
+        return codes.cpu().numpy()

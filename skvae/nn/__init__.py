@@ -1,5 +1,6 @@
 """Plain-torch building blocks: VAEs, the paper's CNN and the VAE training loop."""
 
+from .batched import train_vaes_batched
 from .cnn import PaperCNN
 from .training import TrainResult, evaluate_vae, train_vae
 from .vae import MLPVAE, VAE, ConvVAE, kl_divergence
@@ -11,6 +12,7 @@ __all__ = [
     "MLPVAE",
     "kl_divergence",
     "train_vae",
+    "train_vaes_batched",
     "evaluate_vae",
     "TrainResult",
 ]
