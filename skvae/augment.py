@@ -242,12 +242,16 @@ def affine_transform(
     work_dtype = torch.float32 if x.dtype in _UPCAST else x.dtype
     theta = _theta(angle_t, tx, ty, scale_t, shear_t, height, width)
     theta = theta.to(device=x.device, dtype=work_dtype)
-    xin = x.to(work_dtype)
-    grid = F.affine_grid(theta, list(xin.shape), align_corners=False)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return _resample(x, grid, work_dtype, interpolation, fill)
+
+
+def _resample(x: torch.Tensor, grid: torch.Tensor, work_dtype, mode: str, fill: str):
+    """``grid_sample`` of ``x`` in ``work_dtype``, returned in ``x``'s dtype and layout."""
     out = F.grid_sample(
-        xin,
+        x.to(work_dtype),
         grid,
-        mode=interpolation,
+        mode=mode,
         padding_mode=_FILL_MODES[fill],
         align_corners=False,
     )
@@ -598,18 +602,7 @@ class ElasticDistortion(BaseEstimator):
         offset = field.permute(0, 2, 3, 1) * scale
         identity = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=work_dtype)
         base = F.affine_grid(identity.to(x.device), [1, 1, height, width], align_corners=False)
-        xin = x.to(work_dtype)
-        out = F.grid_sample(
-            xin,
-            base + offset,
-            mode="bilinear",
-            padding_mode=_FILL_MODES[self.fill],
-            align_corners=False,
-        )
-        out = out.to(x.dtype)
-        if not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
-            out = out.contiguous(memory_format=torch.channels_last)
-        return out
+        return _resample(x, base + offset, work_dtype, "bilinear", self.fill)
 
 
 class Compose(BaseEstimator):
