@@ -557,15 +557,9 @@ class VAEOversampler(BaseOverSampler):
             [part[0] for part in parts],
             [part[1] for part in parts],
             [part[2] for part in parts],
-            max_epochs=self.max_epochs,
-            min_steps=self.min_steps,
-            patience=self.patience,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            beta=self.beta,
+            **self._training_kwargs(),
             generators=[part[4] for part in parts],
             callback=show_epoch if self.verbose and self.verbose > 1 else None,
-            precision=self.precision,
         )
         seconds = time.perf_counter() - start
         for label, (vae, X_train, _, Xt, _, scaler, n_valid), result in zip(
@@ -581,6 +575,18 @@ class VAEOversampler(BaseOverSampler):
                     f"(all classes together: {seconds:.1f}s)"
                 )
         return True
+
+    def _training_kwargs(self) -> dict:
+        """The training recipe shared by the per-class and the batched trainer."""
+        return dict(
+            max_epochs=self.max_epochs,
+            min_steps=self.min_steps,
+            patience=self.patience,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            beta=self.beta,
+            precision=self.precision,
+        )
 
     def _train_vae(self, X_part: np.ndarray, seed: int, device: torch.device, init_state, name):
         """Build (optionally from ``init_state``) and train one VAE on ``X_part``.
@@ -600,15 +606,9 @@ class VAEOversampler(BaseOverSampler):
             vae,
             X_train,
             X_valid,
-            max_epochs=self.max_epochs,
-            min_steps=self.min_steps,
-            patience=self.patience,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            beta=self.beta,
+            **self._training_kwargs(),
             generator=generator,
             callback=show_epoch if self.verbose and self.verbose > 1 else None,
-            precision=self.precision,
         )
         codes = self._encode_and_release(vae, Xt)
         return vae, result, codes, scaler, n_valid
