@@ -8,9 +8,9 @@ VAEEncoder
     scikit-learn transformer to and from one VAE's latent space.
 CNNClassifier
     The paper's CNN as a scikit-learn compatible skorch classifier.
-RandomAffine, ElasticDistortion, Compose
+RandomAffine, ElasticDistortion, RandomFlip, Compose
     Batched, seeded image augmentation in torch (affine maps, elastic
-    distortion, and a chain of transforms).
+    distortion, flips, and a chain of transforms).
 BalancedSubsetSplit
     Class-balanced training subsets with a fixed test subset, as ``cv=``.
 load_mnist, load_digits
@@ -21,7 +21,7 @@ Submodules: ``skvae.metrics`` (quality of generated samples), ``skvae.latent``
 paper's experiment).
 """
 
-from .augment import Compose, ElasticDistortion, RandomAffine
+from .augment import Compose, ElasticDistortion, RandomAffine, RandomFlip
 from .classifier import CNNClassifier
 from .datasets import load_digits, load_mnist
 from .encoder import VAEEncoder
@@ -34,6 +34,7 @@ __all__ = [
     "Compose",
     "ElasticDistortion",
     "RandomAffine",
+    "RandomFlip",
     "VAEEncoder",
     "VAEOversampler",
     "load_digits",

@@ -32,7 +32,9 @@ centres: the result equals the integer shift / ``torch.rot90`` up to floating
 point rounding (~1e-6), and exactly with ``interpolation="nearest"``.
 
 Beyond the paper, :class:`ElasticDistortion` applies Simard et al.'s (2003)
-elastic distortion, and :class:`Compose` chains such transforms, e.g.
+elastic distortion, :class:`RandomFlip` mirrors images (an "inexpert"
+choice for digits, used by the augmentation-strength study), and
+:class:`Compose` chains such transforms, e.g.
 ``Compose([RandomAffine(), ElasticDistortion()])``.
 
 Differences from Keras: Keras fills with ``"nearest"`` by default while the
@@ -53,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 
-__all__ = ["Compose", "ElasticDistortion", "RandomAffine", "affine_transform"]
+__all__ = ["Compose", "ElasticDistortion", "RandomAffine", "RandomFlip", "affine_transform"]
 
 # Public fill names -> grid_sample padding modes.
 _FILL_MODES = {
@@ -603,6 +605,72 @@ class ElasticDistortion(BaseEstimator):
         identity = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=work_dtype)
         base = F.affine_grid(identity.to(x.device), [1, 1, height, width], align_corners=False)
         return _resample(x, base + offset, work_dtype, "bilinear", self.fill)
+
+
+class RandomFlip(BaseEstimator):
+    """Mirror each image of a batch left-right and/or upside down at random.
+
+    Harmful for digits (a mirrored 2 is no digit, an upside-down 6 is a 9);
+    the augmentation-strength study uses it as the kind of transformation a
+    user without knowledge of the domain might pick.
+
+    Parameters
+    ----------
+    horizontal : float, default=0.5
+        Probability that an image is mirrored left-right, in [0, 1].
+    vertical : float, default=0.0
+        Probability that an image is mirrored upside down, in [0, 1].
+
+    Notes
+    -----
+    Two uniforms are drawn per image (left-right, then upside down) on the
+    generator's device, whatever the probabilities, so a seed gives the same
+    flips whatever the settings and whatever device ``x`` is on.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skvae.augment import RandomFlip
+    >>> x = torch.arange(4.0).view(1, 1, 2, 2)
+    >>> RandomFlip(horizontal=1.0)(x)[0, 0].tolist()
+    [[1.0, 0.0], [3.0, 2.0]]
+    >>> RandomFlip(horizontal=0.0)(x) is x
+    True
+    """
+
+    def __init__(self, horizontal: float = 0.5, vertical: float = 0.0) -> None:
+        self.horizontal = horizontal
+        self.vertical = vertical
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Flip a batch, each image with its own coin tosses.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, C, H, W)
+            Image batch, on any device.
+        generator : torch.Generator, optional
+            Source of randomness. When given, torch's global RNG is not
+            touched and the same seed gives the same output. None uses the
+            global RNG.
+
+        Returns
+        -------
+        torch.Tensor
+            Flipped batch with the shape, dtype and device of ``x``; ``x``
+            itself when both probabilities are 0 (no random numbers drawn).
+        """
+        _check_images(x)
+        p_h = _check_real(self.horizontal, "horizontal", 0.0, 1.0)
+        p_v = _check_real(self.vertical, "vertical", 0.0, 1.0)
+        if p_h == 0.0 and p_v == 0.0:
+            return x
+        device = generator.device if generator is not None else "cpu"
+        u = torch.rand((x.shape[0], 2), generator=generator, dtype=torch.float64, device=device)
+        flip = (u < torch.tensor([p_h, p_v], dtype=torch.float64, device=device)).to(x.device)
+        shape = (-1, 1, 1, 1)
+        out = torch.where(flip[:, 0].view(shape), x.flip(-1), x)
+        return torch.where(flip[:, 1].view(shape), out.flip(-2), out)
 
 
 class Compose(BaseEstimator):

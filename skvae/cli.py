@@ -24,6 +24,7 @@ examples:
   skvae reproduce                                  # quick run on the embedded digits
   skvae reproduce --dataset mnist --data-home ~/mnist --n-jobs 8 --out mnist-results
   skvae reproduce --sizes 50 250 --latents 2 3 --seeds 3 --cnn-param max_epochs=50
+  skvae reproduce --augment-strength --conditions CNN VAE   # the paper's Figure 3
   skvae reproduce --backend dask --scheduler tcp://10.0.0.1:8786 --dataset mnist
   skvae report --out mnist-results                 # tables and figures again
 
@@ -106,6 +107,13 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="C",
         help=f"conditions (default: the paper's {' '.join(CONDITIONS)}; "
         f"also {' '.join(c for c in ALL_CONDITIONS if c not in CONDITIONS)})",
+    )
+    rep.add_argument(
+        "--augment-strength",
+        action="store_true",
+        help="add the augmentation-strength study (the paper's Figure 3, fig3.png): "
+        "AUG and AUG@1 .. AUG@4, from the paper's expert setting to every "
+        "transformation, plus the CNN baseline",
     )
     rep.add_argument(
         "--vae-param",
@@ -214,7 +222,7 @@ def _reproduce(args: argparse.Namespace) -> int:
             sizes=args.sizes,
             latents=args.latents,
             seeds=args.seeds,
-            conditions=args.conditions,
+            conditions=_conditions(args),
             config=config,
             n_jobs=args.n_jobs,
             backend=args.backend,
@@ -245,6 +253,15 @@ def _reproduce(args: argparse.Namespace) -> int:
         )
         return 130
     return 0
+
+
+def _conditions(args: argparse.Namespace) -> list[str]:
+    """``--conditions``, plus the strength study's with ``--augment-strength``."""
+    if not args.augment_strength:
+        return list(args.conditions)
+    from .experiment.grid import STRENGTH_CONDITIONS
+
+    return list(dict.fromkeys([*args.conditions, "CNN", "AUG", *STRENGTH_CONDITIONS]))
 
 
 def _report(args: argparse.Namespace) -> int:

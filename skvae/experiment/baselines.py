@@ -9,6 +9,12 @@ judge:
   like the VAE images (:func:`pixel_smote`);
 - ``"AUG+"``: rotation and shifts plus random scale, shear and elastic
   distortion (:func:`strong_augment`); ``"AUG++VAE"`` adds the VAE images to it.
+
+The paper's Figure 3 asks how much conventional augmentation depends on
+knowing the domain: :data:`AUGMENT_LEVELS` runs from the expert setting the
+paper used (level 0, rotation 20 degrees and shifts 0.2) to everything a user
+without knowledge of digits might switch on (level 4: any rotation, large zoom
+and shear, flips), built by :func:`augment_at_level`.
 """
 
 from __future__ import annotations
@@ -18,9 +24,15 @@ from typing import Any
 
 from imblearn.over_sampling import SMOTE
 
-from ..augment import Compose, ElasticDistortion, RandomAffine
+from ..augment import Compose, ElasticDistortion, RandomAffine, RandomFlip
 
-__all__ = ["STRONG_AUGMENT_DEFAULTS", "pixel_smote", "strong_augment"]
+__all__ = [
+    "AUGMENT_LEVELS",
+    "STRONG_AUGMENT_DEFAULTS",
+    "augment_at_level",
+    "pixel_smote",
+    "strong_augment",
+]
 
 #: AUG+ settings: the paper's rotation and shifts, plus scale, shear (degrees)
 #: and Simard et al.'s (2003) elastic distortion (alpha, sigma in pixels).
@@ -123,3 +135,74 @@ def pixel_smote(random_state: int | None = None, k_neighbors: int = 5) -> SMOTE:
     return _ClassSizeSMOTE(
         sampling_strategy=_one_more_per_row, random_state=random_state, k_neighbors=k_neighbors
     )
+
+
+#: Augmentation strength, from expert (0) to inexpert (4): keyword arguments
+#: of :class:`~skvae.RandomAffine`, plus ``flip_horizontal`` /
+#: ``flip_vertical`` probabilities for :class:`~skvae.RandomFlip`. Level 0 is
+#: the paper's AUG. The paper's text names the transformations of its Figure 3
+#: (large rotations, flips, zoom, shear) but not their ranges: these are ours.
+AUGMENT_LEVELS: tuple[dict[str, Any], ...] = (
+    dict(degrees=20.0, width_shift=0.2, height_shift=0.2),
+    dict(degrees=45.0, width_shift=0.25, height_shift=0.25, scale=(0.8, 1.2)),
+    dict(degrees=90.0, width_shift=0.3, height_shift=0.3, scale=(0.7, 1.3), shear=20.0),
+    dict(
+        degrees=180.0,
+        width_shift=0.3,
+        height_shift=0.3,
+        scale=(0.6, 1.4),
+        shear=30.0,
+        flip_horizontal=0.5,
+    ),
+    dict(
+        degrees=180.0,
+        width_shift=0.3,
+        height_shift=0.3,
+        scale=(0.5, 1.5),
+        shear=45.0,
+        flip_horizontal=0.5,
+        flip_vertical=0.5,
+    ),
+)
+
+
+def augment_at_level(level: int) -> RandomAffine | Compose:
+    """The conventional augmentation at a strength of :data:`AUGMENT_LEVELS`.
+
+    Parameters
+    ----------
+    level : int
+        0 (the paper's expert setting) to ``len(AUGMENT_LEVELS) - 1`` (every
+        transformation, at large ranges).
+
+    Returns
+    -------
+    RandomAffine or Compose
+        A :class:`~skvae.RandomAffine`, followed by a
+        :class:`~skvae.RandomFlip` at the levels that flip.
+
+    Examples
+    --------
+    >>> from skvae.experiment.baselines import augment_at_level
+    >>> augment_at_level(0)
+    RandomAffine()
+    >>> [type(t).__name__ for t in augment_at_level(4).transforms]
+    ['RandomAffine', 'RandomFlip']
+    """
+    if (
+        isinstance(level, bool)
+        or not isinstance(level, int)
+        or not (0 <= level < len(AUGMENT_LEVELS))
+    ):
+        raise ValueError(
+            f"level must be an integer in [0, {len(AUGMENT_LEVELS) - 1}], got {level!r}."
+        )
+    params = dict(AUGMENT_LEVELS[level])
+    flips = {
+        "horizontal": params.pop("flip_horizontal", 0.0),
+        "vertical": params.pop("flip_vertical", 0.0),
+    }
+    affine = RandomAffine(**params)
+    if not any(flips.values()):
+        return affine
+    return Compose([affine, RandomFlip(**flips)])

@@ -46,7 +46,13 @@ from ..classifier import CNNClassifier
 from ..datasets import load_digits, load_mnist
 from ..model_selection import BalancedSubsetSplit
 from ..oversampler import VAEOversampler
-from .baselines import STRONG_AUGMENT_DEFAULTS, pixel_smote, strong_augment
+from .baselines import (
+    AUGMENT_LEVELS,
+    STRONG_AUGMENT_DEFAULTS,
+    augment_at_level,
+    pixel_smote,
+    strong_augment,
+)
 
 __all__ = [
     "ALL_CONDITIONS",
@@ -57,6 +63,8 @@ __all__ = [
     "DATASETS",
     "DEFAULT_GRIDS",
     "LATENT_FREE",
+    "augment_level",
+    "STRENGTH_CONDITIONS",
     "RESULT_COLUMNS",
     "SYNTHETIC_DEFAULTS",
     "VAE_DEFAULTS",
@@ -125,16 +133,36 @@ CONDITIONS: tuple[str, ...] = ("CNN", "AUG", "VAE", "AUG+VAE")
 #: request: SMOTE on pixels, the strong augmentation AUG+ and AUG+ with VAE images.
 EXTRA_CONDITIONS: tuple[str, ...] = ("SMOTE", "AUG+", "AUG++VAE")
 
+#: The augmentation-strength study (the paper's Figure 3): ``"AUG@k"`` is AUG
+#: at level ``k`` of :data:`~skvae.experiment.baselines.AUGMENT_LEVELS`, from
+#: less expert (1) to every transformation (4); level 0 is ``"AUG"`` itself.
+STRENGTH_CONDITIONS: tuple[str, ...] = tuple(f"AUG@{k}" for k in range(1, len(AUGMENT_LEVELS)))
+
 #: Every condition a cell may have, in the order of the reports.
-ALL_CONDITIONS: tuple[str, ...] = CONDITIONS + EXTRA_CONDITIONS
+ALL_CONDITIONS: tuple[str, ...] = CONDITIONS + EXTRA_CONDITIONS + STRENGTH_CONDITIONS
 
 #: Conditions without a VAE: run once per (size, seed), latent recorded as NA.
-LATENT_FREE: frozenset[str] = frozenset({"CNN", "AUG", "SMOTE", "AUG+"})
+LATENT_FREE: frozenset[str] = frozenset({"CNN", "AUG", "SMOTE", "AUG+", *STRENGTH_CONDITIONS})
 
 # Which augmentation and which generated rows each condition uses.
 _PLAIN_AUG = frozenset({"AUG", "AUG+VAE"})
 _STRONG_AUG = frozenset({"AUG+", "AUG++VAE"})
-_NO_SYNTHETIC = frozenset({"CNN", "AUG", "AUG+"})
+_NO_SYNTHETIC = frozenset({"CNN", "AUG", "AUG+", *STRENGTH_CONDITIONS})
+
+
+def augment_level(condition: str) -> int | None:
+    """Augmentation level of a condition: 0 for AUG, ``k`` for ``"AUG@k"``, else None.
+
+    Examples
+    --------
+    >>> augment_level("AUG@3"), augment_level("AUG"), augment_level("VAE")
+    (3, 0, None)
+    """
+    if condition == "AUG":
+        return 0
+    if condition in STRENGTH_CONDITIONS:
+        return int(condition.split("@")[1])
+    return None
 
 
 @dataclass(frozen=True)
@@ -365,6 +393,11 @@ def _cell_inputs(cell: Cell, params: Mapping[str, Mapping[str, Any]], test_size:
         "vae": keep(params["vae"]) if uses_vae else None,
         "augment": keep(params["augment"]) if cell.condition in _PLAIN_AUG else None,
         "strong_augment": STRONG_AUGMENT_DEFAULTS if cell.condition in _STRONG_AUG else None,
+        **(
+            {"augment_level": AUGMENT_LEVELS[augment_level(cell.condition)]}
+            if cell.condition in STRENGTH_CONDITIONS
+            else {}
+        ),
         "synthetic": keep(params.get("synthetic", SYNTHETIC_DEFAULTS)) if uses_synthetic else None,
         "vae_code": _VAE_CODE_VERSION if uses_vae else None,
     }
@@ -464,7 +497,9 @@ def make_pipeline(
       condition with :func:`~skvae.experiment.baselines.pixel_smote` in place
       of the VAEs (a fixed set of generated rows); ``"AUG+"`` and
       ``"AUG++VAE"``, AUG and AUG+VAE with
-      :func:`~skvae.experiment.baselines.strong_augment`.
+      :func:`~skvae.experiment.baselines.strong_augment`; ``"AUG@k"``
+      (:data:`STRENGTH_CONDITIONS`), AUG at strength ``k`` of
+      :func:`~skvae.experiment.baselines.augment_at_level`.
 
     Parameters
     ----------
@@ -502,6 +537,8 @@ def make_pipeline(
         augment = RandomAffine(**{**AUGMENT_DEFAULTS, **(augment_params or {})})
     elif condition in _STRONG_AUG:
         augment = strong_augment()
+    elif condition in STRENGTH_CONDITIONS:
+        augment = augment_at_level(augment_level(condition))
     cnn_kwargs = {**CNN_DEFAULTS, **(cnn_params or {})}
     if condition in _NO_SYNTHETIC:
         cnn = CNNClassifier(

@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from .grid import ALL_CONDITIONS, LATENT_FREE
+from .grid import ALL_CONDITIONS, LATENT_FREE, STRENGTH_CONDITIONS, augment_level
 from .paper import PAPER_F1, REFERENCE, paper_value
 
 __all__ = [
     "COMPARISONS",
     "paired_differences",
+    "plot_augment_strength",
     "plot_f1_vs_size",
     "read_results",
     "summarize",
@@ -47,6 +48,10 @@ COMPARISONS: tuple[tuple[str, str], ...] = (
     ("AUG+", "AUG"),
     ("AUG+VAE", "AUG+"),
     ("AUG++VAE", "AUG+"),
+    # The augmentation-strength study: does inexpert augmentation still help,
+    # and do the VAE's images beat it?
+    *((c, "CNN") for c in STRENGTH_CONDITIONS),
+    *(("VAE", c) for c in STRENGTH_CONDITIONS),
 )
 
 _INT_COLUMNS = ("size", "seed", "epochs", "best_epoch", "n_train", "n_generated", "n_test")
@@ -425,7 +430,8 @@ def plot_f1_vs_size(
     """Plot macro F1 (mean ± std over seeds) against the training size.
 
     One line per condition (and latent size for the VAE conditions); the
-    paper's values, where known, as stars.
+    paper's values, where known, as stars. The augmentation-strength
+    conditions are left to :func:`plot_augment_strength`.
 
     Parameters
     ----------
@@ -443,7 +449,8 @@ def plot_f1_vs_size(
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    summary = summarize(rows)
+    # The strength study has a figure of its own (plot_augment_strength).
+    summary = [s for s in summarize(rows) if s["condition"] not in STRENGTH_CONDITIONS]
     datasets = sorted({s["dataset"] for s in summary}) or ["(no results)"]
     fig = Figure(figsize=(6.5 * len(datasets), 4.5), layout="constrained")
     axes = fig.subplots(1, len(datasets), squeeze=False)[0]
@@ -517,11 +524,90 @@ def plot_f1_vs_size(
     return path
 
 
+def plot_augment_strength(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+    """Plot macro F1 against the augmentation level, like the paper's Figure 3.
+
+    One panel per data set; per training size, a solid line through AUG
+    (level 0, the expert setting) and ``"AUG@1"`` ... ``"AUG@4"`` (mean ±
+    std over seeds), the CNN without augmentation as a dashed line and, where
+    it ran, the VAE condition (its best latent size) as a dotted line of the
+    same colour.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        Rows of ``results.csv``.
+    path : path-like
+        PNG file to write.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    summary = summarize(rows)
+    levels = {s["dataset"] for s in summary if s["condition"] in STRENGTH_CONDITIONS}
+    datasets = sorted(levels) or ["(no results)"]
+    fig = Figure(figsize=(6.5 * len(datasets), 4.5), layout="constrained")
+    axes = fig.subplots(1, len(datasets), squeeze=False)[0]
+    top = len(STRENGTH_CONDITIONS)
+    for ax, dataset in zip(axes, datasets):
+        entries = [s for s in summary if s["dataset"] == dataset]
+        sizes = sorted({e["size"] for e in entries if e["condition"] in STRENGTH_CONDITIONS})
+        for i, size in enumerate(sizes):
+            color = f"C{i}"
+            at_size = [e for e in entries if e["size"] == size]
+            points = sorted(
+                (augment_level(e["condition"]), e)
+                for e in at_size
+                if augment_level(e["condition"]) is not None
+            )
+            ax.errorbar(
+                [level for level, _ in points],
+                [e["mean"] for _, e in points],
+                yerr=np.nan_to_num([e["std"] for _, e in points]),
+                color=color,
+                marker="o",
+                capsize=3,
+                label=f"AUG, {size} images",
+            )
+            for condition, style in (("CNN", "--"), ("VAE", ":")):
+                options = [e for e in at_size if e["condition"] == condition]
+                if options:
+                    best = max(options, key=lambda e: e["mean"])
+                    ax.hlines(
+                        best["mean"],
+                        0,
+                        top,
+                        colors=color,
+                        linestyles=style,
+                        label=f"{condition}, {size} images",
+                    )
+        ax.set_xticks(range(top + 1), ["expert\n(paper AUG)", *map(str, range(1, top)), "all"])
+        ax.set_xlabel("augmentation level (AUGMENT_LEVELS)")
+        ax.set_ylabel("macro F1 (%)")
+        ax.set_title(f"{dataset}: augmentation strength")
+        ax.grid(alpha=0.3)
+        if sizes:
+            ax.legend(fontsize="small")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path
+
+
 # ---------------------------------------------------------------- writers
 def write_reports(
     rows: Iterable[Mapping[str, Any]], out_dir: str | os.PathLike, *, with_paper: bool = True
 ) -> dict[str, Path]:
     """Write ``table2.md``, ``table3.md`` and ``f1_vs_size.png`` into ``out_dir``.
+
+    With rows of the augmentation-strength conditions, ``fig3.png``
+    (:func:`plot_augment_strength`) too.
 
     Parameters
     ----------
@@ -545,4 +631,6 @@ def write_reports(
     paths["table2"].write_text(table2_markdown(rows, with_paper=with_paper))
     paths["table3"].write_text(table3_markdown(wilcoxon_tests(rows)))
     paths["f1_vs_size"] = plot_f1_vs_size(rows, out_dir / "f1_vs_size.png", with_paper=with_paper)
+    if any(row["condition"] in STRENGTH_CONDITIONS for row in rows):
+        paths["fig3"] = plot_augment_strength(rows, out_dir / "fig3.png")
     return paths
