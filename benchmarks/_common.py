@@ -8,6 +8,8 @@
   optimiser are not counted).
 - :func:`timed`: wall time of a call plus the process's CPU-time share, a cheap
   sign of interference from other processes.
+- :func:`held_out_rows`: development / reference rows outside a training
+  subset, from MNIST's training set only.
 - :func:`machine_info`, :func:`write_results`, :func:`format_table`: results as
   ``benchmarks/results/<name>.json`` and ``.md``.
 
@@ -76,6 +78,24 @@ def load_mnist_train(data_home: Path):
     from skvae.datasets import load_mnist
 
     return load_mnist(data_home=str(data_home), subset="train", return_X_y=True)
+
+
+def held_out_rows(target, is_test, train, per_class: int, seed: int):
+    """Class-balanced rows of MNIST's official *training* set outside ``train``.
+
+    Development and reference data for the benchmarks: never the test set,
+    never a row of the training subset. Returns sorted row indices.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    pool = ~np.asarray(is_test, dtype=bool)
+    pool[train] = False
+    picks = [
+        rng.choice(np.flatnonzero(pool & (target == c)), per_class, replace=False)
+        for c in np.unique(target)
+    ]
+    return np.sort(np.concatenate(picks))
 
 
 # ------------------------------------------------------------------- timing

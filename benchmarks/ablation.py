@@ -27,11 +27,13 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 import warnings
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
 DEFAULT_DATA_HOME = BENCH_DIR.parents[1] / "shared" / "data" / "mnist"
 #: Seed of the development subset (fixed; disjoint from each run's training rows).
 DEV_SEED = 20190
@@ -104,25 +106,9 @@ def build(spec: dict, seed: int, latent: int):
     return CNNClassifier(random_state=seed, oversampler=sampler, **cnn_kw)
 
 
-def dev_subset(target, is_test, train, per_class: int):
-    """Class-balanced rows of the official training set outside ``train``."""
-    import numpy as np
-
-    rng = np.random.default_rng(DEV_SEED)
-    pool = ~is_test
-    pool[train] = False
-    return np.sort(
-        np.concatenate(
-            [
-                rng.choice(np.flatnonzero(pool & (target == c)), per_class, replace=False)
-                for c in np.unique(target)
-            ]
-        )
-    )
-
-
 def run_one(name: str, size: int, seed: int, latent: int, data_home: str, dev_per_class: int):
     """Fit one arm on one training subset; return its JSON row."""
+    import _common  # a sibling module; loky's workers inherit this sys.path
     import torch
     from sklearn.metrics import accuracy_score, f1_score
 
@@ -133,7 +119,7 @@ def run_one(name: str, size: int, seed: int, latent: int, data_home: str, dev_pe
     # The test subset make_cv draws is not used: only its training subset.
     cv = make_cv(size, seed, test_size_per_class=1, test_mask=data.test_mask)
     train, _ = next(cv.split(data.data, data.target))
-    dev = dev_subset(data.target, data.test_mask.copy(), train, dev_per_class)
+    dev = _common.held_out_rows(data.target, data.test_mask, train, dev_per_class, DEV_SEED)
     spec = settings(name)
     model = build(spec, seed, latent)
     start = time.perf_counter()

@@ -41,19 +41,6 @@ import _common  # noqa: E402
 HELD_SEED = 7
 
 
-def held_out(target, is_test, train, per_class: int, seed: int) -> np.ndarray:
-    """Class-balanced rows of the official training set outside ``train``."""
-    rng = np.random.default_rng(seed)
-    pool = ~is_test
-    pool[train] = False
-    return np.concatenate(
-        [
-            rng.choice(np.flatnonzero(pool & (target == c)), per_class, replace=False)
-            for c in np.unique(target)
-        ]
-    )
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=100, help="training images (balanced)")
@@ -83,9 +70,9 @@ def main(argv=None) -> None:
     cv = make_cv(args.size, args.seed, test_size_per_class=1, test_mask=data.test_mask)
     train, _ = next(cv.split(X, y))
     # Two disjoint held-out sets: one trains the reference CNN, one is scored.
-    ref_rows = held_out(y, data.test_mask.copy(), train, 100, HELD_SEED)
+    ref_rows = _common.held_out_rows(y, data.test_mask, train, 100, HELD_SEED)
     used = np.concatenate([train, ref_rows])
-    held = held_out(y, data.test_mask.copy(), used, args.per_class, HELD_SEED + 1)
+    held = _common.held_out_rows(y, data.test_mask, used, args.per_class, HELD_SEED + 1)
 
     start = time.perf_counter()
     with warnings.catch_warnings():
