@@ -59,7 +59,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Run (or resume) the experiment: every (dataset, size, latent, "
         "condition, seed) cell is trained and scored once and saved as soon as it "
         "finishes; then results.csv, table2.md, table3.md, fig2.png and f1_vs_size.png "
-        "are written into --out.",
+        "(and fig3.png with --augment-strength) are written into --out.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

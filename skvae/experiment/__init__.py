@@ -77,7 +77,7 @@ class Reproduction:
     paths : dict
         Name -> path of every file written (``results``, ``table2``,
         ``table3``, ``f1_vs_size``, ``fig2`` when a VAE cell finished,
-        ``config``).
+        ``fig3`` when an augmentation-strength cell finished, ``config``).
     """
 
     run: GridRun
@@ -161,7 +161,8 @@ def make_reports(out_dir: str | os.PathLike, *, rows: list[dict] | None = None) 
     -------
     dict
         Name -> path of each file written; ``fig2`` only if a VAE cell has
-        stored samples.
+        stored samples, ``fig3`` only with rows of the augmentation-strength
+        conditions.
     """
     out_dir = Path(out_dir)
     rows = read_results(out_dir / "results.csv") if rows is None else rows
