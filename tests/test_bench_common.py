@@ -1,0 +1,35 @@
+"""Shared benchmark helpers (benchmarks/_common.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def common():
+    spec = importlib.util.spec_from_file_location("bench_common", BENCH_DIR / "_common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_held_out_rows_are_balanced_disjoint_and_never_test_rows(common):
+    target = np.tile(np.arange(3), 40)  # 120 rows, 40 per class
+    is_test = np.zeros(120, dtype=bool)
+    is_test[:30] = True
+    train = np.arange(30, 45)
+    rows = common.held_out_rows(target, is_test, train, per_class=5, seed=0)
+    assert np.bincount(target[rows]).tolist() == [5, 5, 5]
+    assert not is_test[rows].any() and np.intersect1d(rows, train).size == 0
+    assert np.array_equal(rows, np.sort(rows))
+    assert np.array_equal(rows, common.held_out_rows(target, is_test, train, 5, seed=0))
+    assert not np.array_equal(rows, common.held_out_rows(target, is_test, train, 5, seed=1))
+    assert not is_test[30:].any()  # the caller's mask is not modified
+    with pytest.raises(ValueError):
+        common.held_out_rows(target, is_test, train, per_class=40, seed=0)  # too few left
