@@ -32,6 +32,8 @@ from .nn import MLPVAE, VAE, ConvVAE, train_vae, train_vaes_batched
 from .nn.batched import batchable
 
 _IMBLEARN_STRATEGIES = {"auto", "minority", "not minority", "not majority", "all"}
+# Smallest side that image_shape="auto" reads as a square image.
+_MIN_AUTO_SIDE = 8
 
 
 class VAEOversampler(BaseOverSampler):
@@ -67,8 +69,10 @@ class VAEOversampler(BaseOverSampler):
         How to read a row of ``X``: ``(H, W)`` or ``(C, H, W)``, channels first,
         with even ``H`` and ``W``; the data must lie in [0, 1]. ``"auto"`` reads
         rows as square one-channel images when ``n_features`` is the square of an
-        even number and every value lies in [0, 1] (MNIST's 784, digits' 64), and
-        as tabular features otherwise. ``None`` always means tabular.
+        even number of at least 8 and every value lies in [0, 1] (MNIST's 784,
+        digits' 64), and as tabular features otherwise: 16 or 36 min-max scaled
+        features stay a table, not a 4 x 4 or 6 x 6 image. ``None`` always means
+        tabular.
     vae : {"auto", "conv", "mlp"} or callable, default="auto"
         The network. ``"conv"`` is the paper's :class:`~skvae.nn.ConvVAE`
         (needs an image shape), ``"mlp"`` an :class:`~skvae.nn.MLPVAE` with a
@@ -427,7 +431,9 @@ class VAEOversampler(BaseOverSampler):
             return None
         if isinstance(self.image_shape, str):  # "auto"
             side = square_side(n_features)
-            if side is not None and side % 2 == 0 and in_unit:
+            # Below 8 x 8 (scikit-learn's digits) a square count of features in
+            # [0, 1] is far more likely a min-max scaled table than an image.
+            if side is not None and side % 2 == 0 and side >= _MIN_AUTO_SIDE and in_unit:
                 return (1, side, side)
             return None
         shape = resolve_image_shape(self.image_shape, n_features)

@@ -126,6 +126,19 @@ def test_image_shape_auto_explicit_and_tabular(small_digits):
     assert s.image_shape_ is None and isinstance(s.vaes_[0], MLPVAE)
 
 
+@pytest.mark.parametrize("n_features", [16, 36])
+def test_image_shape_auto_keeps_small_scaled_tables_tabular(n_features):
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(40, n_features), np.repeat([0, 1], 20)  # min-max scaled features
+    s = VAEOversampler(max_epochs=2, random_state=0)
+    s.fit_resample(X, y)
+    assert s.image_shape_ is None and isinstance(s.vaes_[0], MLPVAE)
+    side = int(np.sqrt(n_features))
+    forced = VAEOversampler(image_shape=(1, side, side), max_epochs=2, random_state=0)
+    forced.fit_resample(X, y)
+    assert forced.image_shape_ == (1, side, side)
+
+
 def test_tabular_samples_return_to_original_scale():
     rng = np.random.RandomState(0)
     X = np.concatenate([rng.normal(1000, 5, (60, 3)), rng.normal(-50, 1, (60, 3))])
