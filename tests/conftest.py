@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from skvae.datasets import load_digits, load_mnist
 
@@ -29,3 +30,16 @@ def small_digits(digits):
     """120 digits rows, 12 per class, float32 in [0, 1]."""
     rows = np.concatenate([np.flatnonzero(digits.target == c)[:12] for c in range(10)])
     return digits.data[rows], digits.target[rows]
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Cells run in this process use one torch thread, like loky's and dask's workers.
+
+    On a busy 2-core machine two spinning OpenMP threads per tiny network make
+    such runs many times slower. Use with ``pytest.mark.usefixtures``.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

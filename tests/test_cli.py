@@ -10,7 +10,6 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-import torch
 
 from skvae.cli import _key_value, main
 
@@ -29,13 +28,7 @@ TINY_ARGS = [
 OUTPUTS = ("results.csv", "table2.md", "table3.md", "fig2.png", "f1_vs_size.png", "config.json")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """In-process cells use one torch thread, like loky's worker processes."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _cell_mtimes(out: Path) -> dict[str, int]:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from skvae import CNNClassifier, RandomAffine, VAEOversampler
 from skvae.experiment import grid
@@ -48,17 +47,7 @@ TINY = ExperimentConfig(
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Cells run in this process (sequential, dask threads) use one torch thread.
-
-    Like loky's and dask's worker processes: on a busy 2-core machine, two
-    spinning OpenMP threads per tiny network make such runs many times slower.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ------------------------------------------------------------------ cells

@@ -24,13 +24,7 @@ from skvae.experiment.grid import (
 )
 from skvae.experiment.report import plot_augment_strength, wilcoxon_tests, write_reports
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_level_zero_is_the_papers_augmentation():

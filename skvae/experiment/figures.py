@@ -19,6 +19,25 @@ __all__ = ["load_cell_samples", "mosaic", "plot_generated"]
 _VAE_CONDITIONS = ("VAE", "AUG+VAE")
 
 
+def _panels(n: int, width: float, height: float):
+    """A matplotlib Figure of ``n`` panels side by side (no pyplot, no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots(1, n, squeeze=False)[0]
+
+
+def _save(fig, path: str | os.PathLike) -> Path:
+    """Write ``fig`` as a PNG at ``path``, creating its folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path
+
+
 def load_cell_samples(
     rows: Iterable[Mapping[str, Any]], out_dir: str | os.PathLike
 ) -> dict[int, dict[str, Any]]:
@@ -120,14 +139,8 @@ def plot_generated(samples: Mapping[int, Mapping[str, Any]], path: str | os.Path
     """
     if not samples:
         raise ValueError("No generated samples to draw (no VAE cell has finished).")
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
     latents = sorted(samples)
-    fig = Figure(figsize=(max(5.0, 3.2 * len(latents)), 4.4), layout="constrained")
-    axes = fig.subplots(1, len(latents), squeeze=False)[0]
+    fig, axes = _panels(len(latents), max(5.0, 3.2 * len(latents)), 4.4)
     for ax, latent in zip(axes, latents):
         entry = samples[latent]
         ax.imshow(
@@ -148,7 +161,4 @@ def plot_generated(samples: Mapping[int, Mapping[str, Any]], path: str | os.Path
         f"(class VAEs trained on {first['size']} images, seed {first['seed']})",
         fontsize="medium",
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
+    return _save(fig, path)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .figures import _panels, _save
 from .grid import ALL_CONDITIONS, LATENT_FREE, STRENGTH_CONDITIONS, augment_level
 from .paper import PAPER_F1, REFERENCE, paper_value
 
@@ -444,16 +445,10 @@ def plot_f1_vs_size(
     -------
     pathlib.Path
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
     # The strength study has a figure of its own (plot_augment_strength).
     summary = [s for s in summarize(rows) if s["condition"] not in STRENGTH_CONDITIONS]
     datasets = sorted({s["dataset"] for s in summary}) or ["(no results)"]
-    fig = Figure(figsize=(6.5 * len(datasets), 4.5), layout="constrained")
-    axes = fig.subplots(1, len(datasets), squeeze=False)[0]
+    fig, axes = _panels(len(datasets), 6.5 * len(datasets), 4.5)
     colors = dict(
         zip(
             ALL_CONDITIONS,
@@ -518,10 +513,7 @@ def plot_f1_vs_size(
         ax.grid(alpha=0.3)
         if entries:
             ax.legend(fontsize="small")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
+    return _save(fig, path)
 
 
 def plot_augment_strength(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> Path:
@@ -544,16 +536,10 @@ def plot_augment_strength(rows: Iterable[Mapping[str, Any]], path: str | os.Path
     -------
     pathlib.Path
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
     summary = summarize(rows)
     levels = {s["dataset"] for s in summary if s["condition"] in STRENGTH_CONDITIONS}
     datasets = sorted(levels) or ["(no results)"]
-    fig = Figure(figsize=(6.5 * len(datasets), 4.5), layout="constrained")
-    axes = fig.subplots(1, len(datasets), squeeze=False)[0]
+    fig, axes = _panels(len(datasets), 6.5 * len(datasets), 4.5)
     top = len(STRENGTH_CONDITIONS)
     for ax, dataset in zip(axes, datasets):
         entries = [s for s in summary if s["dataset"] == dataset]
@@ -594,10 +580,7 @@ def plot_augment_strength(rows: Iterable[Mapping[str, Any]], path: str | os.Path
         ax.grid(alpha=0.3)
         if sizes:
             ax.legend(fontsize="small")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
+    return _save(fig, path)
 
 
 # ---------------------------------------------------------------- writers
