@@ -68,6 +68,11 @@ ARMS: dict[str, dict] = {
     ),
     "VAE gmm": dict(form="nested", ref="CNN", cnn=NEST, vae=dict(latent_sampler="gmm")),
     "VAE filter.5": dict(form="nested", ref="CNN", cnn=NEST, vae=dict(filter_threshold=0.5)),
+    # Generated rows double the rows per epoch, so at the same min_steps the
+    # CNN of a VAE arm sees each real image about half as often as the CNN
+    # alone: do the VAE arms lose for lack of real-image updates?
+    "CNN 2k steps": dict(form="none", ref="CNN", cnn=dict(min_steps=2000)),
+    "VAE 2k steps": dict(form="nested", ref="CNN 2k steps", cnn=dict(NEST, min_steps=2000)),
     "VAE vae1000": dict(
         form="nested", ref="CNN", cnn=NEST, vae=dict(min_steps=1000, max_epochs=1000)
     ),
