@@ -73,6 +73,10 @@ ARMS: dict[str, dict] = {
     # alone: do the VAE arms lose for lack of real-image updates?
     "CNN 2k steps": dict(form="none", ref="CNN", cnn=dict(min_steps=2000)),
     "VAE 2k steps": dict(form="nested", ref="CNN 2k steps", cnn=dict(NEST, min_steps=2000)),
+    "AUG 2k steps": dict(form="none", aug=True, ref="AUG", cnn=dict(min_steps=2000)),
+    "AUG+VAE 2k steps": dict(
+        form="nested", aug=True, ref="AUG 2k steps", cnn=dict(NEST, min_steps=2000)
+    ),
     "VAE vae1000": dict(
         form="nested", ref="CNN", cnn=NEST, vae=dict(min_steps=1000, max_epochs=1000)
     ),
