@@ -73,6 +73,12 @@ ARMS: dict[str, dict] = {
     # alone: do the VAE arms lose for lack of real-image updates?
     "CNN 2k steps": dict(form="none", ref="CNN", cnn=dict(min_steps=2000)),
     "VAE 2k steps": dict(form="nested", ref="CNN 2k steps", cnn=dict(NEST, min_steps=2000)),
+    # The same idea as a CNNClassifier option: min_steps scaled by the share
+    # of generated rows (x2 to x2.25 here, depending on the size).
+    "VAE scaled": dict(form="nested", ref="CNN", cnn=dict(NEST, scale_min_steps=True)),
+    "AUG+VAE scaled": dict(
+        form="nested", aug=True, ref="AUG", cnn=dict(NEST, scale_min_steps=True)
+    ),
     "AUG 2k steps": dict(form="none", aug=True, ref="AUG", cnn=dict(min_steps=2000)),
     "AUG+VAE 2k steps": dict(
         form="nested", aug=True, ref="AUG 2k steps", cnn=dict(NEST, min_steps=2000)

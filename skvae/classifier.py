@@ -173,6 +173,13 @@ class CNNClassifier(NeuralNetClassifier):
         class), via the fitted sampler's ``sample(n, class, random_state)``; the
         authors' code also fed new generated images every epoch. False keeps
         one fixed set, as a pipeline does.
+    scale_min_steps : bool, default=False
+        With an ``oversampler``, multiply ``min_steps`` by
+        ``(training rows + generated rows) / training rows``, so that generated
+        rows add updates instead of taking them from the real rows: the network
+        passes over its real training rows as often as it would without them.
+        False counts every update against ``min_steps``, so one generated row
+        per real one halves how often each real row is seen.
     verbose : int, default=0
         skorch's per-epoch log when > 0.
     **kwargs
@@ -191,6 +198,9 @@ class CNNClassifier(NeuralNetClassifier):
         Epoch whose weights were restored (the last epoch without validation).
     n_epochs_ : int
         Epochs trained.
+    min_steps_ : int
+        The ``min_steps`` of the last ``fit``: ``min_steps``, or more with
+        ``scale_min_steps``.
     validation_indices_ : ndarray
         Rows of the last ``fit``'s ``X`` held out for early stopping.
     oversampler_ : sampler
@@ -231,6 +241,7 @@ class CNNClassifier(NeuralNetClassifier):
         "synthetic_weight": [Interval(Real, 0, None, closed="left")],
         "synthetic_refresh": ["boolean"],
         "oversample_validation": ["boolean"],
+        "scale_min_steps": ["boolean"],
     }
 
     def __init__(
@@ -255,6 +266,7 @@ class CNNClassifier(NeuralNetClassifier):
         synthetic_weight: float = 1.0,
         synthetic_refresh: bool = False,
         oversample_validation: bool = True,
+        scale_min_steps: bool = False,
         verbose: int = 0,
         **kwargs,
     ) -> None:
@@ -282,6 +294,7 @@ class CNNClassifier(NeuralNetClassifier):
         self.synthetic_weight = synthetic_weight
         self.synthetic_refresh = synthetic_refresh
         self.oversample_validation = oversample_validation
+        self.scale_min_steps = scale_min_steps
 
     # skorch sets these public attributes in __init__; scikit-learn requires
     # __init__ to set parameters only, so they live under private names.
@@ -408,7 +421,11 @@ class CNNClassifier(NeuralNetClassifier):
         with seeded_torch(seed):
             self.initialize()
         n_synthetic = self._fit_oversampler(Xt, y_encoded, seed)
-        epochs = self._n_epochs_needed(len(Xt), n_synthetic)
+        self.min_steps_ = self._min_steps_for(y_encoded, n_synthetic)
+        early = dict(self.callbacks_).get("early_stopping")
+        if isinstance(early, RestoreBestEarlyStopping):
+            early.min_steps = self.min_steps_
+        epochs = self._n_epochs_needed(y_encoded, n_synthetic)
         self._train(Xt, y_encoded, seed, epochs=epochs, **fit_params)
         self.classes_inferred_ = classes
         early = dict(self.callbacks_).get("early_stopping")
@@ -550,12 +567,26 @@ class CNNClassifier(NeuralNetClassifier):
                 self._refresh_synthetic(dataset_train)
             self._synthetic_epoch += 1
 
-    def _n_epochs_needed(self, n_rows: int, n_synthetic: int = 0) -> int:
-        n_train = n_rows - (self._n_valid_estimate(n_rows) if self.train_split is None else 0)
-        n_train += n_synthetic
+    def _n_train_real(self, y: np.ndarray) -> int:
+        """Real training rows of a fit on labels ``y`` (all of them with a custom split)."""
+        if self.train_split is not None:
+            return len(y)
+        _, counts = np.unique(y, return_counts=True)
+        return len(y) - sum(self._n_valid_of_class(int(n)) for n in counts)
+
+    def _min_steps_for(self, y: np.ndarray, n_synthetic: int) -> int:
+        """``min_steps``, scaled by the generated rows' share with ``scale_min_steps``."""
+        n_real = self._n_train_real(y)
+        if not (self.scale_min_steps and n_synthetic and n_real > 0):
+            return int(self.min_steps)
+        return math.ceil(self.min_steps * (n_real + n_synthetic) / n_real)
+
+    def _n_epochs_needed(self, y: np.ndarray, n_synthetic: int = 0) -> int:
+        n_train = self._n_train_real(y) + n_synthetic
         steps_per_epoch = max(1, math.ceil(n_train / self.batch_size))
-        epochs = math.ceil(self.min_steps / steps_per_epoch)
-        if self.min_steps and self._validates():
+        min_steps = self._min_steps_for(y, n_synthetic)
+        epochs = math.ceil(min_steps / steps_per_epoch)
+        if min_steps and self._validates():
             # Room for patience after min_steps, the only epochs that can be restored.
             epochs += int(self.patience)
         return max(int(self.max_epochs), epochs)
@@ -563,8 +594,11 @@ class CNNClassifier(NeuralNetClassifier):
     def _validates(self) -> bool:
         return self.validation_fraction > 0 or self.train_split is not None
 
-    def _n_valid_estimate(self, n_rows: int) -> int:
-        return int(round(self.validation_fraction * n_rows))
+    def _n_valid_of_class(self, n: int) -> int:
+        """Validation rows of a class of ``n`` rows: ``round(fraction * n)`` in [1, n - 1]."""
+        if n < 2 or self.validation_fraction == 0:
+            return 0
+        return min(max(1, int(round(self.validation_fraction * n))), n - 1)
 
     def initialize_module(self):
         kwargs = self.get_params_for("module")
@@ -582,10 +616,9 @@ class CNNClassifier(NeuralNetClassifier):
         picked = []
         for label in np.unique(y):
             rows = np.flatnonzero(y == label)
-            if len(rows) < 2 or self.validation_fraction == 0:
-                continue
-            k = min(max(1, int(round(self.validation_fraction * len(rows)))), len(rows) - 1)
-            picked.append(rng.choice(rows, size=k, replace=False))
+            k = self._n_valid_of_class(len(rows))
+            if k:
+                picked.append(rng.choice(rows, size=k, replace=False))
         return np.sort(np.concatenate(picked)) if picked else np.empty(0, dtype=int)
 
     def get_split_datasets(self, X, y=None, **fit_params):

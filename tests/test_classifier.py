@@ -113,16 +113,17 @@ def test_fit_restores_an_epoch_after_min_steps(small_digits):
     X, y = small_digits
     clf = CNNClassifier(max_epochs=1, patience=3, min_steps=40, batch_size=16, **SMALL).fit(X, y)
     valid = clf.history[:, "valid_loss"]
-    # 96 training rows: 6 updates per epoch, so epochs 1-6 end before 40 updates.
-    assert clf.best_epoch_ == 7 + int(np.argmin(valid[6:]))
-    assert clf.n_epochs_ == min(clf.best_epoch_ + 3, 7 + 3)
+    # 100 training rows (2 of 12 per class validate): 7 updates per epoch, so
+    # epochs 1-5 end before 40 updates; the budget is 6 epochs plus patience.
+    assert clf.best_epoch_ == 6 + int(np.argmin(valid[5:]))
+    assert clf.n_epochs_ == min(clf.best_epoch_ + 3, 6 + 3)
 
 
 def test_epoch_budget_leaves_patience_after_min_steps(small_digits):
     X, y = small_digits
     clf = CNNClassifier(max_epochs=1, patience=4, min_steps=6, batch_size=128, **SMALL)
-    assert clf._n_epochs_needed(len(X)) == 6 + 4
-    assert clf.set_params(validation_fraction=0)._n_epochs_needed(len(X)) == 6
+    assert clf._n_epochs_needed(y) == 6 + 4
+    assert clf.set_params(validation_fraction=0)._n_epochs_needed(y) == 6
 
 
 def test_monitor_valid_acc_restores_the_most_accurate_epoch(small_digits):

@@ -272,3 +272,19 @@ def test_pooled_pretraining_starts_class_vaes_from_the_pooled_weights(small_digi
     VAEOversampler(random_state=0, **VAE_FAST).fit_resample(X, y)
     assert len(starts) == 10
     assert not torch.equal(starts[0][0]["mean_head.weight"], starts[1][0]["mean_head.weight"])
+
+
+def test_scale_min_steps_keeps_the_real_rows_passes(small_digits):
+    X, y = small_digits  # 120 rows, 12 per class: 100 training rows, 20 validation rows
+    kwargs = dict(max_epochs=1, patience=2, min_steps=6, batch_size=100, **SMALL)
+    kwargs["oversample_validation"] = False  # the sampler copies the 100 training rows
+    # Alone: 1 update per epoch. With CopySampler's 200 rows: 2 updates per epoch.
+    plain = CNNClassifier(oversampler=CopySampler(), **kwargs).fit(X, y)
+    scaled = CNNClassifier(oversampler=CopySampler(), scale_min_steps=True, **kwargs).fit(X, y)
+    alone = CNNClassifier(scale_min_steps=True, **kwargs).fit(X, y)
+    assert (plain.min_steps_, scaled.min_steps_, alone.min_steps_) == (6, 12, 6)
+    assert 3 <= plain.n_epochs_ <= 3 + 2  # the real rows seen 3 to 5 times
+    assert 6 <= scaled.n_epochs_ <= 6 + 2  # as often as without generated rows
+    assert 6 <= alone.n_epochs_ <= 6 + 2
+    assert dict(scaled.callbacks_)["early_stopping"].min_steps == 12
+    assert scaled.best_epoch_ >= 6  # restored from an epoch after the 12th update
