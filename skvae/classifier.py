@@ -423,8 +423,8 @@ class CNNClassifier(NeuralNetClassifier):
         n_synthetic = self._fit_oversampler(Xt, y_encoded, seed)
         self.min_steps_ = self._min_steps_for(y_encoded, n_synthetic)
         early = dict(self.callbacks_).get("early_stopping")
-        if isinstance(early, RestoreBestEarlyStopping):
-            early.min_steps = self.min_steps_
+        if isinstance(early, RestoreBestEarlyStopping) and self.min_steps_ != self.min_steps:
+            early.min_steps = self.min_steps_  # scaled: epochs before it cannot be restored
         epochs = self._n_epochs_needed(y_encoded, n_synthetic)
         self._train(Xt, y_encoded, seed, epochs=epochs, **fit_params)
         self.classes_inferred_ = classes
