@@ -29,7 +29,14 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "README.md", "results/**/cells", "auto_examples/*.ipynb"]
+# Result tables are pulled into pages with `.. include::`, never pages of their own.
+exclude_patterns = [
+    "_build",
+    "README.md",
+    "results/**/cells",
+    "results/**/*.md",
+    "auto_examples/*.ipynb",
+]
 suppress_warnings = ["myst.header"]
 myst_heading_anchors = 3
 
