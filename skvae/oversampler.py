@@ -518,12 +518,17 @@ class VAEOversampler(BaseOverSampler):
         )
         self._store_class(label, vae, result, codes, scaler)
         if self.verbose:
-            print(
-                f"[VAEOversampler] class {label!r}: {len(X_class) - n_valid} train / "
-                f"{n_valid} valid rows, {len(result.history)} epochs, {result.n_steps} steps, "
-                f"best loss {result.best_loss:.4g} at epoch {result.best_epoch} "
-                f"({time.perf_counter() - start:.1f}s)"
-            )
+            seconds = time.perf_counter() - start
+            self._print_class(label, len(X_class) - n_valid, n_valid, result, f"{seconds:.1f}s")
+
+    @staticmethod
+    def _print_class(label, n_train: int, n_valid: int, result, timing: str) -> None:
+        """The ``verbose`` summary line of one class-VAE's training."""
+        print(
+            f"[VAEOversampler] class {label!r}: {n_train} train / {n_valid} valid rows, "
+            f"{len(result.history)} epochs, {result.n_steps} steps, best loss "
+            f"{result.best_loss:.4g} at epoch {result.best_epoch} ({timing})"
+        )
 
     def _store_class(self, label, vae, result, codes, scaler) -> None:
         """Keep one class's VAE, training result, scaler and fitted latent sampler."""
@@ -574,11 +579,8 @@ class VAEOversampler(BaseOverSampler):
             codes = self._encode_and_release(vae, Xt)
             self._store_class(label, vae, result, codes, scaler)
             if self.verbose:
-                print(
-                    f"[VAEOversampler] class {label!r}: {len(X_train)} train / "
-                    f"{n_valid} valid rows, {len(result.history)} epochs, {result.n_steps} "
-                    f"steps, best loss {result.best_loss:.4g} at epoch {result.best_epoch} "
-                    f"(all classes together: {seconds:.1f}s)"
+                self._print_class(
+                    label, len(X_train), n_valid, result, f"all classes together: {seconds:.1f}s"
                 )
         return True
 
