@@ -83,6 +83,30 @@ ARMS: dict[str, dict] = {
     "AUG+VAE 2k steps": dict(
         form="nested", aug=True, ref="AUG 2k steps", cnn=dict(NEST, min_steps=2000)
     ),
+    # Round 4: with augmentation the generated images hurt at 250 even with the
+    # 2k budget. Do they hurt less at a fifth of a real row's weight, or drawn
+    # near the class's own codes (mixture sampler) instead of the prior?
+    "AUG+VAE 2k w.2": dict(
+        form="nested",
+        aug=True,
+        ref="AUG 2k steps",
+        cnn=dict(NEST, min_steps=2000, synthetic_weight=0.2),
+    ),
+    "AUG+VAE 2k gmm": dict(
+        form="nested",
+        aug=True,
+        ref="AUG 2k steps",
+        cnn=dict(NEST, min_steps=2000),
+        vae=dict(latent_sampler="gmm"),
+    ),
+    # A curriculum: generated images for the first 1,000 updates, real images
+    # (augmented) alone for the rest, so the restored weights end on real data.
+    "AUG+VAE 2k curric": dict(
+        form="nested",
+        aug=True,
+        ref="AUG 2k steps",
+        cnn=dict(NEST, min_steps=2000, synthetic_steps=1000),
+    ),
     "VAE vae1000": dict(
         form="nested", ref="CNN", cnn=NEST, vae=dict(min_steps=1000, max_epochs=1000)
     ),

@@ -180,6 +180,12 @@ class CNNClassifier(NeuralNetClassifier):
         passes over its real training rows as often as it would without them.
         False counts every update against ``min_steps``, so one generated row
         per real one halves how often each real row is seen.
+    synthetic_steps : int or None, default=None
+        With an ``oversampler``, a curriculum: generated rows take part only in
+        the epochs that begin before this many updates; later epochs train on
+        the real rows alone. With ``synthetic_steps <= min_steps`` the restored
+        weights were last tuned on real images only. None keeps the generated
+        rows throughout. The epoch budget counts the shorter real-only epochs.
     verbose : int, default=0
         skorch's per-epoch log when > 0.
     **kwargs
@@ -242,6 +248,7 @@ class CNNClassifier(NeuralNetClassifier):
         "synthetic_refresh": ["boolean"],
         "oversample_validation": ["boolean"],
         "scale_min_steps": ["boolean"],
+        "synthetic_steps": [None, Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -267,6 +274,7 @@ class CNNClassifier(NeuralNetClassifier):
         synthetic_refresh: bool = False,
         oversample_validation: bool = True,
         scale_min_steps: bool = False,
+        synthetic_steps: int | None = None,
         verbose: int = 0,
         **kwargs,
     ) -> None:
@@ -295,6 +303,7 @@ class CNNClassifier(NeuralNetClassifier):
         self.synthetic_refresh = synthetic_refresh
         self.oversample_validation = oversample_validation
         self.scale_min_steps = scale_min_steps
+        self.synthetic_steps = synthetic_steps
 
     # skorch sets these public attributes in __init__; scikit-learn requires
     # __init__ to set parameters only, so they live under private names.
@@ -481,6 +490,8 @@ class CNNClassifier(NeuralNetClassifier):
         }
         self._synthetic_rng = np.random.RandomState(int(seeds[1]))
         self._synthetic_epoch = 0
+        self._n_updates = 0
+        self._synthetic_live = getattr(self, "_synthetic", None) is not None
         try:
             with seeded_torch(int(seeds[3])):  # dropout draws from torch's global RNG
                 super().partial_fit(Xt, yt, **fit_params)
@@ -556,16 +567,28 @@ class CNNClassifier(NeuralNetClassifier):
             np.repeat(np.arange(self._n_classes), self.n_synthetic_)
         ).to(self._device)
 
+    def _drop_synthetic(self, dataset: _TensorData) -> None:
+        """Cut the generated rows off the end of ``dataset``: real rows only from now."""
+        n_real = len(dataset) - int(self.n_synthetic_.sum())
+        dataset.X, dataset.y, dataset.weight = dataset.X[:n_real], dataset.y[:n_real], None
+        self._synthetic_live = False
+
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        if (
-            self.oversampler is not None
-            and self.synthetic_refresh
-            and isinstance(dataset_train, _TensorData)
-        ):
+        if not (getattr(self, "_synthetic_live", False) and isinstance(dataset_train, _TensorData)):
+            return
+        if self.synthetic_steps is not None and self._n_updates >= self.synthetic_steps:
+            self._drop_synthetic(dataset_train)
+            return
+        if self.synthetic_refresh:
             if self._synthetic_epoch > 0:  # the first epoch uses fit_resample's rows
                 self._refresh_synthetic(dataset_train)
             self._synthetic_epoch += 1
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        if training:
+            self._n_updates += 1
 
     def _n_train_real(self, y: np.ndarray) -> int:
         """Real training rows of a fit on labels ``y`` (all of them with a custom split)."""
@@ -582,10 +605,16 @@ class CNNClassifier(NeuralNetClassifier):
         return math.ceil(self.min_steps * (n_real + n_synthetic) / n_real)
 
     def _n_epochs_needed(self, y: np.ndarray, n_synthetic: int = 0) -> int:
-        n_train = self._n_train_real(y) + n_synthetic
-        steps_per_epoch = max(1, math.ceil(n_train / self.batch_size))
+        n_real = self._n_train_real(y)
         min_steps = self._min_steps_for(y, n_synthetic)
-        epochs = math.ceil(min_steps / steps_per_epoch)
+        per_epoch = max(1, math.ceil((n_real + n_synthetic) / self.batch_size))
+        if n_synthetic and self.synthetic_steps is not None:
+            # Epochs with generated rows until synthetic_steps, then real-only ones.
+            mixed = math.ceil(min(self.synthetic_steps, min_steps) / per_epoch)
+            left = max(0, min_steps - mixed * per_epoch)
+            epochs = mixed + math.ceil(left / max(1, math.ceil(n_real / self.batch_size)))
+        else:
+            epochs = math.ceil(min_steps / per_epoch)
         if min_steps and self._validates():
             # Room for patience after min_steps, the only epochs that can be restored.
             epochs += int(self.patience)

@@ -288,3 +288,35 @@ def test_scale_min_steps_keeps_the_real_rows_passes(small_digits):
     assert 6 <= alone.n_epochs_ <= 6 + 2
     assert dict(scaled.callbacks_)["early_stopping"].min_steps == 12
     assert scaled.best_epoch_ >= 6  # restored from an epoch after the 12th update
+
+
+def test_synthetic_steps_ends_training_on_real_rows(small_digits):
+    X, y = small_digits  # 100 training rows: 1 update per epoch alone, 2 with copies
+    kwargs = dict(max_epochs=1, patience=2, min_steps=6, batch_size=100, **SMALL)
+    clf = Spy(
+        oversampler=CopySampler(),
+        oversample_validation=False,
+        synthetic_weight=0.5,
+        synthetic_steps=4,
+        **kwargs,
+    ).fit(X, y)
+    sizes = [len(s["X"]) for s in clf.seen_]
+    # Epochs beginning before the 4th update hold the copies; later ones do not.
+    assert sizes[:2] == [200, 200] and set(sizes[2:]) == {100}
+    assert len(clf.weights_) == 4  # weighted batches in the mixed epochs only
+    # Budget: 2 mixed epochs (4 updates) + 2 real-only epochs reach min_steps=6.
+    assert clf._n_epochs_needed(y, n_synthetic=100) == 6
+    assert 4 <= clf.n_epochs_ <= 6
+    assert dict(clf.callbacks_)["early_stopping"].n_steps_ >= 6
+    # Real rows stay untouched by the cut.
+    torch.testing.assert_close(clf.seen_[-1]["X"], clf.seen_[0]["X"][:100])
+
+
+def test_synthetic_steps_without_oversampler_changes_nothing(small_digits):
+    X, y = small_digits
+    base = dict(max_epochs=3, validation_fraction=0.0, **SMALL)
+    a = CNNClassifier(synthetic_steps=1, **base).fit(X, y)
+    b = CNNClassifier(**base).fit(X, y)
+    np.testing.assert_allclose(a.history[:, "train_loss"], b.history[:, "train_loss"])
+    with pytest.raises(ValueError, match="synthetic_steps"):
+        CNNClassifier(synthetic_steps=0, **base).fit(X, y)
