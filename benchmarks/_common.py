@@ -64,6 +64,38 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_vae_args(parser: argparse.ArgumentParser) -> None:
+    """``--sizes``, ``--latent``, ``--batch-size`` and ``--validation-fraction`` of the
+    class-VAE benchmarks, with VAEOversampler's defaults."""
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: [int(v) for v in s.split(",") if v],
+        default=[5, 10, 25, 50, 100],
+        help="images per class, comma separated (default: 5,10,25,50,100)",
+    )
+    parser.add_argument("--latent", type=int, default=3, help="latent size (default: 3)")
+    parser.add_argument("--batch-size", type=int, default=100, help="VAE batch size (default: 100)")
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.15,
+        help="held-out share of each class, as VAEOversampler (default: 0.15)",
+    )
+
+
+def vae_split(Xc: torch.Tensor, fraction: float, seed: int):
+    """A class's images split into (train, valid) as VAEOversampler splits them.
+
+    ``valid`` is None when ``round(fraction * n)`` would leave no training image.
+    """
+    n = len(Xc)
+    n_valid = int(round(fraction * n))
+    if n_valid >= n:
+        n_valid = 0
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return Xc[order[n_valid:]], (Xc[order[:n_valid]] if n_valid else None)
+
+
 def set_threads(threads: int | None) -> int:
     """Apply ``--threads`` (if given) and return the number of threads in use."""
     if threads is not None:

@@ -107,6 +107,15 @@ ARMS: dict[str, dict] = {
         ref="AUG 2k steps",
         cnn=dict(NEST, min_steps=2000, synthetic_steps=1000),
     ),
+    # Equal passes over the real images: generated rows add updates (x2.25 at
+    # 250 images) instead of taking them; and AUG with as many updates.
+    "AUG+VAE 2k scaled": dict(
+        form="nested",
+        aug=True,
+        ref="AUG 2k steps",
+        cnn=dict(NEST, min_steps=2000, scale_min_steps=True),
+    ),
+    "AUG 4k steps": dict(form="none", aug=True, ref="AUG 2k steps", cnn=dict(min_steps=4000)),
     "VAE vae1000": dict(
         form="nested", ref="CNN", cnn=NEST, vae=dict(min_steps=1000, max_epochs=1000)
     ),

@@ -80,12 +80,6 @@ GEN_COLUMNS = [
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
-        "--sizes",
-        type=lambda s: [int(v) for v in s.split(",") if v],
-        default=[5, 10, 25, 50, 100],
-        help="images per class, comma separated (default: 5,10,25,50,100)",
-    )
-    p.add_argument(
         "--steps", type=int, default=10, help="least optimiser steps per measurement (default: 10)"
     )
     p.add_argument(
@@ -95,17 +89,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="least training images per measurement: small classes take more steps (default: 400)",
     )
     p.add_argument("--repeats", type=int, default=5, help="repeats per size (default: 5)")
-    p.add_argument("--latent", type=int, default=3, help="latent size (default: 3)")
-    p.add_argument("--batch-size", type=int, default=100, help="VAE batch size (default: 100)")
-    p.add_argument(
-        "--validation-fraction",
-        type=float,
-        default=0.15,
-        help="train_vae's held-out share of each class (default: 0.15)",
-    )
     p.add_argument("--gen-batch", type=int, default=1000, help="codes per generation batch")
     p.add_argument("--gen-repeats", type=int, default=7, help="generation repeats (default: 7)")
     p.add_argument("--seed", type=int, default=0)
+    C.add_vae_args(p)
     C.add_common_args(p)
     args = p.parse_args(argv)
     if args.steps < 1 or args.repeats < 1 or not args.sizes or min(args.sizes) < 2:
@@ -116,16 +103,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 def class_sample(X, y, digit: int, n: int, rng: np.random.RandomState) -> torch.Tensor:
     rows = rng.choice(np.flatnonzero(y == digit), size=n, replace=False)
     return torch.as_tensor(X[rows]).reshape(n, *IMAGE_SHAPE)
-
-
-def split(Xc: torch.Tensor, fraction: float, seed: int):
-    """Train / validation split as VAEOversampler makes it."""
-    n = len(Xc)
-    n_valid = int(round(fraction * n))
-    if n_valid >= n:
-        n_valid = 0
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return Xc[order[n_valid:]], Xc[order[:n_valid]]
 
 
 def new_vae(latent: int, seed: int) -> ConvVAE:
@@ -143,7 +120,7 @@ def run_train_vae(X_train, X_valid, *, steps, latent, batch_size, seed) -> dict:
         return train_vae(
             vae,
             X_train,
-            X_valid if len(X_valid) else None,
+            X_valid,
             max_epochs=epochs,
             patience=10**9,
             lr=1e-3,
@@ -158,7 +135,7 @@ def run_train_vae(X_train, X_valid, *, steps, latent, batch_size, seed) -> dict:
         "share": share,
         "steps": result.n_steps,
         "images": len(X_train) * n_epochs,
-        "valid_images": len(X_valid) * n_epochs,
+        "valid_images": (0 if X_valid is None else len(X_valid)) * n_epochs,
         "diverged": result.n_divergences,
     }
 
@@ -290,8 +267,8 @@ def main(argv=None) -> int:
         for r in range(args.repeats + 1):  # repeat 0 is the warm-up
             rng = np.random.RandomState(args.seed * 1000 + n * 10 + r)
             Xc = class_sample(X, y, r % 10, n, rng)
-            X_train, X_valid = split(Xc, args.validation_fraction, args.seed + r)
-            n_train, n_valid = len(X_train), len(X_valid)
+            X_train, X_valid = C.vae_split(Xc, args.validation_fraction, args.seed + r)
+            n_train, n_valid = len(X_train), (0 if X_valid is None else len(X_valid))
             steps = 2 if r == 0 else max(args.steps, math.ceil(args.min_images / n_train))
             common = {"steps": steps, "latent": args.latent, "batch_size": args.batch_size}
             a = run_train_vae(X_train, X_valid, seed=args.seed + r, **common)

@@ -69,26 +69,13 @@ COLUMNS = [
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
-        "--sizes",
-        type=lambda s: [int(v) for v in s.split(",") if v],
-        default=[5, 10, 25, 50, 100],
-        help="images per class, comma separated (default: 5,10,25,50,100)",
-    )
-    p.add_argument(
         "--steps", type=int, default=20, help="optimiser steps per class-VAE (default: 20)"
     )
     p.add_argument("--repeats", type=int, default=3, help="repeats per size (default: 3)")
-    p.add_argument("--latent", type=int, default=3, help="latent size (default: 3)")
-    p.add_argument("--batch-size", type=int, default=100, help="VAE batch size (default: 100)")
-    p.add_argument(
-        "--validation-fraction",
-        type=float,
-        default=0.15,
-        help="held-out share of each class, as VAEOversampler (default: 0.15)",
-    )
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--no-digits", action="store_true", help="skip the table on 8x8 digits")
     p.add_argument("--seed", type=int, default=0)
+    C.add_vae_args(p)
     C.add_common_args(p)
     p.set_defaults(threads=1)
     args = p.parse_args(argv)
@@ -103,11 +90,7 @@ def draw_classes(X, y, shape, n: int, rng: np.random.RandomState, fraction: floa
     for digit in range(N_CLASSES):
         rows = rng.choice(np.flatnonzero(y == digit), size=n, replace=False)
         Xc = torch.as_tensor(X[rows], dtype=torch.float32).reshape(n, *shape)
-        n_valid = int(round(fraction * n))
-        if n_valid >= n:
-            n_valid = 0
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + digit))
-        parts.append((Xc[order[n_valid:]], Xc[order[:n_valid]] if n_valid else None))
+        parts.append(C.vae_split(Xc, fraction, seed + digit))
     return parts
 
 

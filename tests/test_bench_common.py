@@ -33,3 +33,27 @@ def test_held_out_rows_are_balanced_disjoint_and_never_test_rows(common):
     assert not is_test[30:].any()  # the caller's mask is not modified
     with pytest.raises(ValueError):
         common.held_out_rows(target, is_test, train, per_class=40, seed=0)  # too few left
+
+
+def test_vae_split_matches_the_oversampler_rule(common):
+    import torch
+
+    Xc = torch.arange(20.0).reshape(20, 1)
+    train, valid = common.vae_split(Xc, 0.15, seed=3)
+    assert (len(train), len(valid)) == (17, 3)  # round(0.15 * 20) = 3
+    assert sorted(torch.cat([train, valid]).flatten().tolist()) == list(range(20))
+    again = common.vae_split(Xc, 0.15, seed=3)
+    assert torch.equal(again[0], train) and torch.equal(again[1], valid)
+    # Too few images to hold any out: all train, no validation.
+    train, valid = common.vae_split(Xc[:1], 0.6, seed=0)
+    assert len(train) == 1 and valid is None
+
+
+def test_add_vae_args_defaults(common):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    common.add_vae_args(parser)
+    args = parser.parse_args(["--sizes", "5,10"])
+    assert args.sizes == [5, 10] and args.latent == 3 and args.batch_size == 100
+    assert args.validation_fraction == 0.15
