@@ -116,6 +116,9 @@ ARMS: dict[str, dict] = {
         cnn=dict(NEST, min_steps=2000, scale_min_steps=True),
     ),
     "AUG 4k steps": dict(form="none", aug=True, ref="AUG 2k steps", cnn=dict(min_steps=4000)),
+    # bf16 autocast in the CNN (forward passes; weights and loss stay fp32).
+    "CNN bf16": dict(form="none", ref="CNN", cnn=dict(precision="bf16")),
+    "AUG bf16": dict(form="none", aug=True, ref="AUG", cnn=dict(precision="bf16")),
     "VAE vae1000": dict(
         form="nested", ref="CNN", cnn=NEST, vae=dict(min_steps=1000, max_epochs=1000)
     ),

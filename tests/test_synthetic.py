@@ -320,3 +320,20 @@ def test_synthetic_steps_without_oversampler_changes_nothing(small_digits):
     np.testing.assert_allclose(a.history[:, "train_loss"], b.history[:, "train_loss"])
     with pytest.raises(ValueError, match="synthetic_steps"):
         CNNClassifier(synthetic_steps=0, **base).fit(X, y)
+
+
+def test_refresh_stops_with_the_generated_rows(small_digits):
+    X, y = small_digits
+    clf = Spy(
+        max_epochs=4,
+        batch_size=200,  # 1 update per epoch
+        oversampler=VAEOversampler(augment_size=2, **VAE_FAST),
+        synthetic_refresh=True,
+        synthetic_steps=2,
+        **SMALL,
+    ).fit(X, y)
+    n_real = len(X) - len(clf.validation_indices_)
+    assert [len(s["X"]) for s in clf.seen_] == [n_real + 20] * 2 + [n_real] * 2
+    assert not torch.equal(clf.seen_[0]["X"][n_real:], clf.seen_[1]["X"][n_real:])
+    # No fresh rows overwrite real ones once the generated rows are gone.
+    assert all(torch.equal(s["X"], clf.seen_[0]["X"][:n_real]) for s in clf.seen_[2:])
