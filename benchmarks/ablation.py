@@ -45,6 +45,13 @@ TRAIN_SPLIT = dict(oversample_validation=False)
 #: skvae 0.1.0's rule: any epoch, even one before min_steps, may be restored.
 ANY_EPOCH = {"callbacks__early_stopping__select_after_min_steps": False}
 
+
+def _aug_vae_2k(vae: dict | None = None, **cnn) -> dict:
+    """An AUG+VAE arm at 2,000 least updates, compared with ``AUG 2k steps``."""
+    arm = dict(form="nested", aug=True, ref="AUG 2k steps", cnn=dict(NEST, min_steps=2000, **cnn))
+    return dict(arm, vae=vae) if vae else arm
+
+
 #: name -> dict(form=none|pipeline|nested, aug=bool, ref=arm compared with,
 #: cnn={...}, vae={...}); cnn/vae override skvae.experiment's defaults.
 ARMS: dict[str, dict] = {
@@ -80,41 +87,18 @@ ARMS: dict[str, dict] = {
         form="nested", aug=True, ref="AUG", cnn=dict(NEST, scale_min_steps=True)
     ),
     "AUG 2k steps": dict(form="none", aug=True, ref="AUG", cnn=dict(min_steps=2000)),
-    "AUG+VAE 2k steps": dict(
-        form="nested", aug=True, ref="AUG 2k steps", cnn=dict(NEST, min_steps=2000)
-    ),
+    "AUG+VAE 2k steps": _aug_vae_2k(),
     # Round 4: with augmentation the generated images hurt at 250 even with the
     # 2k budget. Do they hurt less at a fifth of a real row's weight, or drawn
     # near the class's own codes (mixture sampler) instead of the prior?
-    "AUG+VAE 2k w.2": dict(
-        form="nested",
-        aug=True,
-        ref="AUG 2k steps",
-        cnn=dict(NEST, min_steps=2000, synthetic_weight=0.2),
-    ),
-    "AUG+VAE 2k gmm": dict(
-        form="nested",
-        aug=True,
-        ref="AUG 2k steps",
-        cnn=dict(NEST, min_steps=2000),
-        vae=dict(latent_sampler="gmm"),
-    ),
+    "AUG+VAE 2k w.2": _aug_vae_2k(synthetic_weight=0.2),
+    "AUG+VAE 2k gmm": _aug_vae_2k(vae=dict(latent_sampler="gmm")),
     # A curriculum: generated images for the first 1,000 updates, real images
     # (augmented) alone for the rest, so the restored weights end on real data.
-    "AUG+VAE 2k curric": dict(
-        form="nested",
-        aug=True,
-        ref="AUG 2k steps",
-        cnn=dict(NEST, min_steps=2000, synthetic_steps=1000),
-    ),
+    "AUG+VAE 2k curric": _aug_vae_2k(synthetic_steps=1000),
     # Equal passes over the real images: generated rows add updates (x2.25 at
     # 250 images) instead of taking them; and AUG with as many updates.
-    "AUG+VAE 2k scaled": dict(
-        form="nested",
-        aug=True,
-        ref="AUG 2k steps",
-        cnn=dict(NEST, min_steps=2000, scale_min_steps=True),
-    ),
+    "AUG+VAE 2k scaled": _aug_vae_2k(scale_min_steps=True),
     "AUG 4k steps": dict(form="none", aug=True, ref="AUG 2k steps", cnn=dict(min_steps=4000)),
     # bf16 autocast in the CNN (forward passes; weights and loss stay fp32).
     "CNN bf16": dict(form="none", ref="CNN", cnn=dict(precision="bf16")),

@@ -607,12 +607,16 @@ class CNNClassifier(NeuralNetClassifier):
     def _n_epochs_needed(self, y: np.ndarray, n_synthetic: int = 0) -> int:
         n_real = self._n_train_real(y)
         min_steps = self._min_steps_for(y, n_synthetic)
-        per_epoch = max(1, math.ceil((n_real + n_synthetic) / self.batch_size))
+
+        def updates_per_epoch(n_rows: int) -> int:
+            return max(1, math.ceil(n_rows / self.batch_size))
+
+        per_epoch = updates_per_epoch(n_real + n_synthetic)
         if n_synthetic and self.synthetic_steps is not None:
             # Epochs with generated rows until synthetic_steps, then real-only ones.
             mixed = math.ceil(min(self.synthetic_steps, min_steps) / per_epoch)
             left = max(0, min_steps - mixed * per_epoch)
-            epochs = mixed + math.ceil(left / max(1, math.ceil(n_real / self.batch_size)))
+            epochs = mixed + math.ceil(left / updates_per_epoch(n_real))
         else:
             epochs = math.ceil(min_steps / per_epoch)
         if min_steps and self._validates():
