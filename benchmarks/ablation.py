@@ -113,6 +113,13 @@ ARMS: dict[str, dict] = {
     "AUG+VAE T.5": dict(
         form="nested", aug=True, ref="AUG", cnn=NEST, vae=dict(decode_temperature=0.5)
     ),
+    # Or keep the real digit's strokes and let the VAE supply only a change:
+    # x + g(z) - g(mu(x)), z from x's posterior (generation="residual").
+    "VAE res": dict(form="nested", ref="CNN", cnn=NEST, vae=dict(generation="residual")),
+    "AUG+VAE res": dict(
+        form="nested", aug=True, ref="AUG", cnn=NEST, vae=dict(generation="residual")
+    ),
+    "AUG+VAE 2k res": _aug_vae_2k(vae=dict(generation="residual")),
 }
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import sys
 import time
 import warnings
@@ -53,6 +54,11 @@ def main(argv=None) -> None:
         nargs="+",
         default=[1.0],
         help="decode_temperature values, each scored on the same fitted class-VAEs",
+    )
+    parser.add_argument(
+        "--residual",
+        action="store_true",
+        help="also score generation='residual' (same seed, so the same class-VAEs)",
     )
     _common.add_common_args(parser)
     args = parser.parse_args(argv)
@@ -134,9 +140,12 @@ def main(argv=None) -> None:
         )
     )
 
-    for latent in args.latents:
+    generations = ["decode", "residual"] if args.residual else ["decode"]
+    for latent, generation in itertools.product(args.latents, generations):
         start = time.perf_counter()
-        sampler = VAEOversampler(latent, random_state=args.seed, **VAE_DEFAULTS)
+        sampler = VAEOversampler(
+            latent, generation=generation, random_state=args.seed, **VAE_DEFAULTS
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             sampler.fit_resample(X[train], y[train])
@@ -156,7 +165,8 @@ def main(argv=None) -> None:
                 features=features,
                 random_state=args.seed,
             )
-            name = f"VAE latent {latent}" + (f", T={temperature:g}" if temperature != 1 else "")
+            name = f"VAE latent {latent}" + (", residual" if generation == "residual" else "")
+            name += f", T={temperature:g}" if temperature != 1 else ""
             rows.append(dict(generator=name, **report, fit_s=fit_s))
             _common.print_table(rows[-1:])
 
@@ -176,6 +186,7 @@ def main(argv=None) -> None:
         seed=args.seed,
         per_class=args.per_class,
         temperatures=args.temperatures,
+        residual=args.residual,
         torch_threads=threads,
         reference_accuracy=round(float(ref_acc), 4),
         reference_fit_s=round(ref_s, 1),
@@ -192,6 +203,8 @@ def main(argv=None) -> None:
         "held-out real digits (VAE rows), the level of a generator that copies nothing.",
         "T: VAEOversampler(decode_temperature=T), the same fitted class-VAEs decoded as "
         "sigmoid(logits / T); rows without T use T=1 (the likelihood's mean, the paper).",
+        "residual: VAEOversampler(generation='residual'), a real training digit plus the "
+        "decoder's change from its code to a draw from its posterior (same seed, same VAEs).",
     ]
     paths = _common.write_results(
         "generation_quality",

@@ -241,6 +241,50 @@ def test_decode_temperature_errors():
         vae.generate(torch.zeros(2, 2), temperature=0.0)
 
 
+def test_residual_generation_is_a_real_row_plus_the_decoders_change(small_digits):
+    X, y = small_digits
+    s = VAEOversampler(generation="residual", **FAST)
+    X_res, y_res = s.fit_resample(X, y)
+    new, new_y = X_res[len(X) :], y_res[len(X) :]
+    assert new.shape == (120, 64) and new.min() >= 0.0 and new.max() <= 1.0
+    np.testing.assert_array_equal(s.anchors_[3], X[y == 3])
+    # The defining formula, replayed with the same draws.
+    vae, rows = s.vaes_[3], s.anchors_[3]
+    rng = np.random.RandomState(5)
+    x = torch.as_tensor(rows[rng.randint(len(rows), size=20)])
+    eps = torch.as_tensor(rng.standard_normal((20, 2)), dtype=torch.float32)
+    with torch.inference_mode():
+        mu, logvar = vae.encode(x.reshape(20, 1, 8, 8))
+        change = vae.generate(mu + eps * torch.exp(0.5 * logvar)) - vae.generate(mu)
+    expected = (x + change.reshape(20, -1)).clamp(0, 1).numpy()
+    np.testing.assert_allclose(
+        s._decode_draws(20, 3, np.random.RandomState(5)), expected, atol=1e-6
+    )
+    # Each new row lies nearer a real row of its own class than of any other.
+    d = ((new[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    assert np.mean(y[d.argmin(1)] == new_y) > 0.95
+    # ... yet is not a copy of it.
+    assert np.mean(d.min(1) > 1e-6) > 0.5
+    # Same seed, same rows.
+    again = VAEOversampler(generation="residual", **FAST).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(again, X_res)
+
+
+def test_residual_generation_tabular_and_errors():
+    rng = np.random.RandomState(0)
+    X = np.concatenate([rng.normal(100, 5, (30, 4)), rng.normal(-50, 1, (30, 4))])
+    y = np.repeat([0, 1], 30)
+    s = VAEOversampler(generation="residual", **FAST)
+    X_res, y_res = s.fit_resample(X, y)
+    new, new_y = X_res[len(X) :], y_res[len(X) :]
+    # Back in the data's own scale, each class around its own rows.
+    assert abs(new[new_y == 0].mean() - 100) < 5 and abs(new[new_y == 1].mean() + 50) < 2
+    with pytest.raises(ValueError, match="latent_sampler='gmm' would be ignored"):
+        VAEOversampler(generation="residual", latent_sampler="gmm", **FAST).fit_resample(X, y)
+    with pytest.raises(ValueError, match="generation"):
+        VAEOversampler(generation="copy", **FAST).fit_resample(X, y)
+
+
 def test_pickle_roundtrip(small_digits):
     X, y = small_digits
     s = VAEOversampler(**FAST)
