@@ -57,3 +57,18 @@ def test_add_vae_args_defaults(common):
     args = parser.parse_args(["--sizes", "5,10"])
     assert args.sizes == [5, 10] and args.latent == 3 and args.batch_size == 100
     assert args.validation_fraction == 0.15
+
+
+def test_residual_change_nearest_same_class():
+    spec = importlib.util.spec_from_file_location(
+        "residual_change", BENCH_DIR / "residual_change.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    X_train = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 1.0]])
+    y_train = np.array([0, 0, 1])
+    # The second new row is nearest the class-1 row overall, but only class 0 counts.
+    X_new = np.array([[9.0, 0.0], [0.0, 0.9]])
+    dist, nearest = module.nearest_same_class(X_new, np.array([0, 0]), X_train, y_train)
+    np.testing.assert_allclose(dist, [1.0, 0.9])
+    np.testing.assert_array_equal(nearest, [[10.0, 0.0], [0.0, 0.0]])
