@@ -370,6 +370,23 @@ def print_table(rows: Sequence[dict], columns: Sequence[str] | None = None, titl
     print(format_table(rows, columns), flush=True)
 
 
+def write_table(
+    name: str,
+    title: str,
+    rows: Sequence[dict],
+    columns: Sequence[str],
+    meta: dict,
+    *,
+    out_dir: Path = RESULTS_DIR,
+    notes: Sequence[str] = (),
+) -> tuple[Path, Path]:
+    """Print one table and write it with :func:`write_results`; say where."""
+    print_table(rows, columns, title=title)
+    paths = write_results(name, {title: (rows, columns)}, meta, out_dir=out_dir, notes=notes)
+    print("wrote", *paths)
+    return paths
+
+
 def write_results(
     name: str,
     tables: dict[str, tuple[Sequence[dict], Sequence[str]]],

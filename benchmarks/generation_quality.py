@@ -179,7 +179,6 @@ def main(argv=None) -> None:
         "memorisation_rate_real",
         "fit_s",
     ]
-    _common.print_table(rows, columns, title="Quality of generated digits")
     meta = dict(
         command="python " + " ".join(["benchmarks/generation_quality.py", *sys.argv[1:]]),
         size=args.size,
@@ -206,14 +205,10 @@ def main(argv=None) -> None:
         "residual: VAEOversampler(generation='residual'), a real training digit plus the "
         "decoder's change from its code to a draw from its posterior (same seed, same VAEs).",
     ]
-    paths = _common.write_results(
-        "generation_quality",
-        {"Quality of generated digits": (rows, columns)},
-        meta,
-        out_dir=args.out,
-        notes=notes,
+    title = "Quality of generated digits"
+    _common.write_table(
+        "generation_quality", title, rows, columns, meta, out_dir=args.out, notes=notes
     )
-    print("wrote", *paths)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,6 @@ def main(argv=None) -> None:
         )
 
     columns = ["generator", "median_l2", "mean_abs_pixel_change", "pixels_changed_over_0_1"]
-    _common.print_table(rows, columns, title="Distance to the nearest training digit")
     meta = dict(
         command="python " + " ".join(["benchmarks/residual_change.py", *sys.argv[1:]]),
         size=args.size,
@@ -107,14 +106,10 @@ def main(argv=None) -> None:
         "median distance between two distinct training digits of a class.",
         "mean_abs_pixel_change, pixels_changed_over_0_1: against that nearest training digit.",
     ]
-    paths = _common.write_results(
-        "residual_change",
-        {"Distance to the nearest training digit": (rows, columns)},
-        meta,
-        out_dir=args.out,
-        notes=notes,
+    title = "Distance to the nearest training digit"
+    _common.write_table(
+        "residual_change", title, rows, columns, meta, out_dir=args.out, notes=notes
     )
-    print("wrote", *paths)
 
 
 if __name__ == "__main__":

@@ -72,3 +72,14 @@ def test_residual_change_nearest_same_class():
     dist, nearest = module.nearest_same_class(X_new, np.array([0, 0]), X_train, y_train)
     np.testing.assert_allclose(dist, [1.0, 0.9])
     np.testing.assert_array_equal(nearest, [[10.0, 0.0], [0.0, 0.0]])
+
+
+def test_write_table_prints_and_writes(common, tmp_path, capsys):
+    rows = [dict(generator="SMOTE", median_l2=2.5)]
+    paths = common.write_table(
+        "demo", "A title", rows, ["generator", "median_l2"], dict(command="x"), out_dir=tmp_path
+    )
+    out = capsys.readouterr().out
+    assert "A title" in out and "SMOTE" in out and f"wrote {paths[0]}" in out
+    assert [p.name for p in paths] == ["demo.json", "demo.md"]
+    assert "| SMOTE" in paths[1].read_text() and '"A title"' in paths[0].read_text()
