@@ -416,6 +416,11 @@ class VAEOversampler(BaseOverSampler):
 
     def _residual_draws(self, n_samples: int, class_label, rng) -> np.ndarray:
         """Real rows plus the decoder's change from their code to a posterior draw."""
+        if not hasattr(self, "anchors_"):
+            raise ValueError(
+                "generation='residual' starts from the real rows, which are kept only by "
+                "a fit with generation='residual'; refit the sampler with it."
+            )
         vae = self.vaes_[class_label]
         anchors = self.anchors_[class_label]
         x = torch.as_tensor(anchors[rng.randint(len(anchors), size=n_samples)])
@@ -553,6 +558,8 @@ class VAEOversampler(BaseOverSampler):
         if not (self.batched and self._fit_classes_batched(X, y, seeds, device, init_state)):
             for label, seed in zip(self.classes_, seeds):
                 self._fit_class(label, X[y == label], seed, device, init_state)
+        if hasattr(self, "anchors_"):  # from an earlier fit
+            del self.anchors_
         if self.generation == "residual":
             self.anchors_ = {}
             for label in self.classes_:

@@ -283,6 +283,11 @@ def test_residual_generation_tabular_and_errors():
         VAEOversampler(generation="residual", latent_sampler="gmm", **FAST).fit_resample(X, y)
     with pytest.raises(ValueError, match="generation"):
         VAEOversampler(generation="copy", **FAST).fit_resample(X, y)
+    # Real rows are kept only by a residual fit; a later decode fit drops them.
+    s.set_params(generation="decode").fit_resample(X, y)
+    assert not hasattr(s, "anchors_")
+    with pytest.raises(ValueError, match="refit the sampler"):
+        s.set_params(generation="residual").sample(3, 0)
 
 
 def test_pickle_roundtrip(small_digits):
