@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import pairwise_distances
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
@@ -33,7 +34,7 @@ def nearest_same_class(X_new, y_new, X_train, y_train) -> tuple[np.ndarray, np.n
     nearest = np.empty_like(X_new)
     for label in np.unique(y_new):
         new, real = X_new[y_new == label], X_train[y_train == label]
-        d = np.sqrt(((new[:, None, :] - real[None, :, :]) ** 2).sum(-1))
+        d = pairwise_distances(new, real)
         dist[y_new == label] = d.min(1)
         nearest[y_new == label] = real[d.argmin(1)]
     return dist, nearest
@@ -62,7 +63,7 @@ def main(argv=None) -> None:
     pairs = []
     for label in np.unique(y):
         real = X[y == label]
-        d = np.sqrt(((real[:, None, :] - real[None, :, :]) ** 2).sum(-1))
+        d = pairwise_distances(real)
         pairs.append(d[np.triu_indices(len(real), 1)])
     pair_l2 = float(np.median(np.concatenate(pairs)))
     rows = [dict(generator="two training digits", median_l2=pair_l2)]
