@@ -320,7 +320,8 @@ def machine_info() -> dict:
         "skvae": getattr(skvae, "__version__", "unknown"),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        # A command that reruns this benchmark from the repository root.
+        "command": " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]),
     }
 
 

@@ -180,7 +180,6 @@ def main(argv=None) -> None:
         "fit_s",
     ]
     meta = dict(
-        command="python " + " ".join(["benchmarks/generation_quality.py", *sys.argv[1:]]),
         size=args.size,
         seed=args.seed,
         per_class=args.per_class,

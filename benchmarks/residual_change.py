@@ -95,7 +95,6 @@ def main(argv=None) -> None:
 
     columns = ["generator", "median_l2", "mean_abs_pixel_change", "pixels_changed_over_0_1"]
     meta = dict(
-        command="python " + " ".join(["benchmarks/residual_change.py", *sys.argv[1:]]),
         size=args.size,
         latent=args.latent,
         seed=args.seed,

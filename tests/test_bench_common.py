@@ -83,3 +83,10 @@ def test_write_table_prints_and_writes(common, tmp_path, capsys):
     assert "A title" in out and "SMOTE" in out and f"wrote {paths[0]}" in out
     assert [p.name for p in paths] == ["demo.json", "demo.md"]
     assert "| SMOTE" in paths[1].read_text() and '"A title"' in paths[0].read_text()
+
+
+def test_machine_info_records_a_command_that_reruns_the_script(common, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["/any/where/residual_change.py", "--size", "100"])
+    info = common.machine_info()
+    assert info["command"] == "python benchmarks/residual_change.py --size 100"
+    assert info["logical_cpus"] >= 1
