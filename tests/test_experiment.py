@@ -345,6 +345,33 @@ def test_wilcoxon_direction_and_edge_cases():
 
     text = table3_markdown(wilcoxon_tests(rows))
     assert "| digits | VAE | CNN | 12 |" in text and "VAE better" in text
+    assert "Per training size" not in text
+
+
+def test_wilcoxon_per_size_tests_each_size_alone():
+    rows = _synthetic_rows()
+    # VAE wins at 50 and 100, loses at 250: pooled it still wins 8 of 12 pairs.
+    rows = [
+        dict(r, f1=r["f1"] - 5.0) if r["condition"] == "VAE" and r["size"] == 250 else r
+        for r in rows
+    ]
+    pooled = {(t["a"], t["b"]): t for t in wilcoxon_tests(rows)}[("VAE", "CNN")]
+    assert pooled["size"] is None and pooled["n_pairs"] == 12 and pooled["n_wins"] == 8
+    tests = {(t["size"], t["a"], t["b"]): t for t in wilcoxon_tests(rows, per_size=True)}
+    assert {size for size, _, _ in tests} == {50, 100, 250}
+    for size, wins in ((50, 4), (100, 4), (250, 0)):
+        t = tests[(size, "VAE", "CNN")]
+        assert t["n_pairs"] == 4 and t["n_wins"] == wins
+        diffs = paired_differences([r for r in rows if r["size"] == size], "VAE", "CNN")
+        assert t["mean_diff"] == pytest.approx(diffs.mean())
+        # 4 pairs cannot reach p < 0.05 (2 / 2^4 = 0.125).
+        assert t["p_value"] == pytest.approx(0.125) and "no significant" in t["verdict"]
+    text = table3_markdown(wilcoxon_tests(rows), per_size=wilcoxon_tests(rows, per_size=True))
+    assert "## Per training size" in text
+    assert (
+        f"| digits | 250 | VAE | CNN | 4 | 0 | {tests[(250, 'VAE', 'CNN')]['mean_diff']:+.2f} |"
+        in text
+    )
     assert "No comparison possible" in table3_markdown([])
 
 

@@ -297,13 +297,15 @@ def wilcoxon_tests(
     *,
     alpha: float = 0.05,
     metric: str = "f1",
+    per_size: bool = False,
 ) -> list[dict[str, Any]]:
     """Wilcoxon signed-rank tests between conditions, like the paper's Table 3.
 
     Each comparison pairs the two conditions over sizes × latent sizes × seeds
     (see :func:`paired_differences`), per data set, and applies
     :func:`scipy.stats.wilcoxon` (two-sided). Comparisons with a missing
-    condition are skipped.
+    condition are skipped. With ``per_size=True`` each training size is tested
+    on its own, which shows whether a pooled result holds at every size.
 
     Parameters
     ----------
@@ -312,11 +314,14 @@ def wilcoxon_tests(
     alpha : float, default=0.05
         Significance level of the verdict.
     metric : str, default="f1"
+    per_size : bool, default=False
+        One test per (data set, training size) instead of per data set.
 
     Returns
     -------
     list of dict
-        ``dataset``, ``a``, ``b``, ``n_pairs``, ``mean_diff`` and
+        ``dataset``, ``size`` (None unless ``per_size``), ``a``, ``b``,
+        ``n_pairs``, ``n_wins`` (pairs with A > B), ``mean_diff`` and
         ``median_diff`` (A - B), ``statistic``, ``p_value`` (NaN when there is
         no pair) and ``verdict`` (``"A better"``, ``"B better"``, ``"no
         significant difference"``, ``"all differences zero"`` or ``"no
@@ -325,21 +330,25 @@ def wilcoxon_tests(
     from scipy.stats import wilcoxon
 
     rows = list(rows)
-    present: dict[str, set[str]] = defaultdict(set)
+    present: dict[tuple, set[str]] = defaultdict(set)
     for row in rows:
-        present[row["dataset"]].add(row["condition"])
+        present[(row["dataset"], int(row["size"]) if per_size else None)].add(row["condition"])
     tests = []
-    for dataset in sorted(present):
-        subset = [r for r in rows if r["dataset"] == dataset]
+    for dataset, size in sorted(present, key=lambda group: (group[0], group[1] or 0)):
+        subset = [
+            r for r in rows if r["dataset"] == dataset and (size is None or int(r["size"]) == size)
+        ]
         for a, b in comparisons:
-            if a not in present[dataset] or b not in present[dataset]:
+            if a not in present[(dataset, size)] or b not in present[(dataset, size)]:
                 continue
             d = paired_differences(subset, a, b, metric)
             test = {
                 "dataset": dataset,
+                "size": size,
                 "a": a,
                 "b": b,
                 "n_pairs": len(d),
+                "n_wins": int(np.sum(d > 0)),
                 "mean_diff": float(d.mean()) if len(d) else math.nan,
                 "median_diff": float(np.median(d)) if len(d) else math.nan,
                 "statistic": math.nan,
@@ -372,14 +381,23 @@ def _verdict(test: Mapping[str, Any], alpha: float) -> str:
     return f"{test['a']} better" if sign > 0 else f"{test['b']} better"
 
 
-def table3_markdown(tests: Sequence[Mapping[str, Any]], *, alpha: float = 0.05) -> str:
+def table3_markdown(
+    tests: Sequence[Mapping[str, Any]],
+    *,
+    alpha: float = 0.05,
+    per_size: Sequence[Mapping[str, Any]] = (),
+) -> str:
     """Markdown of :func:`wilcoxon_tests`.
 
     Parameters
     ----------
     tests : sequence of dict
+        The pooled tests.
     alpha : float, default=0.05
         Shown in the header.
+    per_size : sequence of dict, default=()
+        Tests of ``wilcoxon_tests(..., per_size=True)``, shown in a second
+        table (none when empty).
 
     Returns
     -------
@@ -411,6 +429,23 @@ def table3_markdown(tests: Sequence[Mapping[str, Any]], *, alpha: float = 0.05) 
         "p-value of n pairs is 2 / 2^n: 6 pairs are needed for p < 0.05).",
         "",
     ]
+    if per_size:
+        lines += [
+            "## Per training size",
+            "",
+            "The same comparisons within each training size. `A > B`: pairs in which A "
+            "scored higher.",
+            "",
+            "| dataset | size | A | B | pairs | A > B | mean A - B | p-value | verdict |",
+            "|---|---:|---|---|---:|---:|---:|---:|---|",
+        ]
+        for t in per_size:
+            lines.append(
+                f"| {t['dataset']} | {t['size']} | {t['a']} | {t['b']} | {t['n_pairs']} | "
+                f"{t['n_wins']} | {_num(t['mean_diff'], '+.2f')} | "
+                f"{_pvalue(t['p_value'])} | {t['verdict']} |"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -612,7 +647,9 @@ def write_reports(
         "table3": out_dir / "table3.md",
     }
     paths["table2"].write_text(table2_markdown(rows, with_paper=with_paper))
-    paths["table3"].write_text(table3_markdown(wilcoxon_tests(rows)))
+    paths["table3"].write_text(
+        table3_markdown(wilcoxon_tests(rows), per_size=wilcoxon_tests(rows, per_size=True))
+    )
     paths["f1_vs_size"] = plot_f1_vs_size(rows, out_dir / "f1_vs_size.png", with_paper=with_paper)
     if any(row["condition"] in STRENGTH_CONDITIONS for row in rows):
         paths["fig3"] = plot_augment_strength(rows, out_dir / "fig3.png")
