@@ -266,7 +266,7 @@ def generation_report(
     ----------
     sampler : fitted VAEOversampler
         Anything with ``sample(n_samples, class_label, random_state=...)`` and
-        ``classes_``.
+        ``classes_``, with a generator for every class.
     X_train, y_train : array-like
         The sampler's training data.
     X_heldout, y_heldout : array-like
@@ -297,6 +297,15 @@ def generation_report(
     y_train, y_heldout = np.asarray(y_train), np.asarray(y_heldout)
     X_train, X_heldout = _rows(X_train, "X_train"), _rows(X_heldout, "X_heldout")
     gen, labels, memo, memo_real = [], [], [], []
+    classes = np.asarray(sampler.classes_).tolist()
+    missing = [c for c in classes if c not in getattr(sampler, "vaes_", classes)]
+    if missing:
+        # The Fréchet distance and TSTR compare with every held-out class.
+        raise ValueError(
+            f"generation_report needs a generator for every class; classes {missing} have "
+            "none (their sampling strategy generated nothing). Fit the sampler with "
+            "sampling_strategy='augment'."
+        )
     for k, label in enumerate(sampler.classes_):
         seed = None if random_state is None else int(random_state) + k
         g = _rows(sampler.sample(n_per_class, label, random_state=seed), "generated")

@@ -171,11 +171,14 @@ class VAEOversampler(BaseOverSampler):
     classes_ : ndarray
         Sorted class labels.
     vaes_ : dict
-        Fitted :class:`skvae.nn.VAE` per class (on the CPU, in eval mode).
+        Fitted :class:`skvae.nn.VAE` (on the CPU, in eval mode) per class that
+        ``sampling_strategy_`` gives rows to generate. A class it leaves alone
+        (e.g. the majority class with ``"auto"``) gets no VAE: training one
+        would cost the most there and generate nothing.
     histories_ : dict
-        Per class, the :class:`skvae.nn.TrainResult` of its training.
+        Per class in ``vaes_``, the :class:`skvae.nn.TrainResult` of its training.
     latent_samplers_ : dict
-        Per class, the fitted latent sampler.
+        Per class in ``vaes_``, the fitted latent sampler.
     anchors_ : dict
         With ``generation="residual"``, per class the real rows the new rows
         start from (in the VAE's input scaling); absent otherwise.
@@ -356,8 +359,16 @@ class VAEOversampler(BaseOverSampler):
         """
         check_is_fitted(self, "vaes_")
         if class_label not in self.vaes_:
+            if class_label in self.classes_:
+                raise ValueError(
+                    f"No VAE was trained for class {class_label!r}: sampling_strategy="
+                    f"{self.sampling_strategy!r} gave it no rows to generate. The classes "
+                    f"with a VAE are {[c for c in self.classes_.tolist() if c in self.vaes_]}; "
+                    "sampling_strategy='augment' "
+                    "trains one for every class."
+                )
             raise ValueError(
-                f"Unknown class {class_label!r}; the fitted classes are {list(self.classes_)}."
+                f"Unknown class {class_label!r}; the fitted classes are {self.classes_.tolist()}."
             )
         n_samples = int(n_samples)
         if n_samples < 0:
@@ -554,15 +565,20 @@ class VAEOversampler(BaseOverSampler):
                 X, int(rng.randint(2**31 - 1)), device, None, name="pooled"
             )
             init_state = pooled.state_dict()
-        seeds = [int(rng.randint(2**31 - 1)) for _ in self.classes_]
+        # One seed per class, drawn for every class, so that a class's VAE does
+        # not depend on which other classes get one.
+        seeds = {label: int(rng.randint(2**31 - 1)) for label in self.classes_}
+        seeds = {
+            label: seed for label, seed in seeds.items() if self.sampling_strategy_.get(label, 0)
+        }
         if not (self.batched and self._fit_classes_batched(X, y, seeds, device, init_state)):
-            for label, seed in zip(self.classes_, seeds):
+            for label, seed in seeds.items():
                 self._fit_class(label, X[y == label], seed, device, init_state)
         if hasattr(self, "anchors_"):  # from an earlier fit
             del self.anchors_
         if self.generation == "residual":
             self.anchors_ = {}
-            for label in self.classes_:
+            for label in self.vaes_:
                 rows = X[y == label].astype(np.float32)
                 if label in self.scalers_:
                     mean, scale = self.scalers_[label]
@@ -619,17 +635,20 @@ class VAEOversampler(BaseOverSampler):
         self.latent_samplers_[label] = make_latent_sampler(self.latent_sampler).fit(codes)
 
     def _fit_classes_batched(self, X, y, seeds, device: torch.device, init_state) -> bool:
-        """Train every class's VAE together (``batched=True``); False if they cannot be.
+        """Train the classes' VAEs together (``batched=True``); False if they cannot be.
 
-        Each class is prepared exactly as :meth:`_train_vae` prepares it (same
-        seed, initialisation, scaling, split and generator), so each VAE sees
-        what the per-class loop would show it.
+        ``seeds`` maps each class to train to its seed. Each class is prepared
+        exactly as :meth:`_train_vae` prepares it (same seed, initialisation,
+        scaling, split and generator), so each VAE sees what the per-class loop
+        would show it.
         """
+        if not seeds:
+            return True
         start = time.perf_counter()
-        names = [f"class {label!r}" for label in self.classes_]
+        names = [f"class {label!r}" for label in seeds]
         parts = [
             self._prepare_vae(X[y == label], seed, device, init_state, name)
-            for label, seed, name in zip(self.classes_, seeds, names)
+            for (label, seed), name in zip(seeds.items(), names)
         ]
         reason = batchable([part[0] for part in parts])
         if reason is not None:
@@ -653,9 +672,7 @@ class VAEOversampler(BaseOverSampler):
             callback=show_epoch if self.verbose and self.verbose > 1 else None,
         )
         seconds = time.perf_counter() - start
-        for label, (vae, X_train, _, Xt, _, scaler, n_valid), result in zip(
-            self.classes_, parts, results
-        ):
+        for label, (vae, X_train, _, Xt, _, scaler, n_valid), result in zip(seeds, parts, results):
             codes = self._encode_and_release(vae, Xt)
             self._store_class(label, vae, result, codes, scaler)
             if self.verbose:

@@ -132,3 +132,16 @@ def test_generation_report(digits):
         n_per_class=20,
     )
     assert again == report
+
+
+def test_generation_report_needs_a_generator_for_every_class(digits):
+    X, y = digits.data[:300] / 16.0, digits.target[:300]
+    keep = (y != 4) | (np.arange(len(y)) % 3 == 0)  # class 4 is the minority
+    sampler = VAEOversampler(latent=2, max_epochs=1, sampling_strategy={4: 20}, random_state=0).fit(
+        X[keep], y[keep]
+    )
+    sampler.fit_resample(X[keep], y[keep])
+    assert list(sampler.vaes_) == [4]
+    ref = LogisticRegression(max_iter=200).fit(X, y)
+    with pytest.raises(ValueError, match=r"classes \[0, 1, 2, 3, 5"):
+        generation_report(sampler, X[keep], y[keep], X, y, reference=ref, n_per_class=2)

@@ -52,6 +52,35 @@ def test_imblearn_strategies_keep_their_semantics(small_digits):
     assert len(y_auto) == len(y)
 
 
+@pytest.mark.parametrize("batched", [False, True])
+def test_only_classes_with_rows_to_generate_get_a_vae(small_digits, batched):
+    X, y = small_digits
+    keep = (y >= 3) | (np.arange(len(y)) % 12 < 6)  # classes 0-2 keep 6 rows of 12
+    X, y = X[keep], y[keep]
+    params = {**FAST, "batched": batched}
+    auto = VAEOversampler(sampling_strategy="auto", **params)
+    _, y_res = auto.fit_resample(X, y)
+    assert set(Counter(y_res).values()) == {12}
+    assert sorted(auto.vaes_) == [0, 1, 2] == sorted(auto.histories_)
+    assert sorted(auto.latent_samplers_) == [0, 1, 2]
+    assert auto.classes_.tolist() == list(range(10))
+    with pytest.raises(ValueError, match="No VAE was trained for class 5"):
+        auto.sample(3, 5)
+    with pytest.raises(ValueError, match="Unknown class 11"):
+        auto.sample(3, 11)
+    # A class's VAE does not depend on which other classes get one.
+    every = VAEOversampler(**params).fit(X, y)
+    every.fit_resample(X, y)
+    assert sorted(every.vaes_) == list(range(10))
+    for label in (0, 1, 2):
+        for p, q in zip(auto.vaes_[label].parameters(), every.vaes_[label].parameters()):
+            assert torch.equal(p, q)
+    # Balanced data under "auto": nothing to generate, so no VAE is trained.
+    none = VAEOversampler(sampling_strategy="auto", **params)
+    X_none, _ = none.fit_resample(*small_digits)
+    assert none.vaes_ == {} and len(X_none) == len(small_digits[0])
+
+
 def test_same_seed_same_output_and_global_rng_untouched(small_digits):
     X, y = small_digits
     np_state, torch_state = np.random.get_state()[1].copy(), torch.get_rng_state().clone()
