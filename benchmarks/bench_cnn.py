@@ -184,24 +184,15 @@ def main(argv=None) -> int:
     # Warm-up: every variant once on a few batches (oneDNN primitives, skorch imports).
     few = min(len(X), 4 * args.batch_size)
     for name in variants:
-        if name.startswith("CNNClassifier"):
-            wrapper_fit(
-                X[:few],
-                y[:few],
-                epochs=1,
-                batch_size=args.batch_size,
-                seed=0,
-                bf16=name.endswith("bf16"),
-            )
-        else:
-            plain_fit(
-                X[:few],
-                y[:few],
-                epochs=1,
-                batch_size=args.batch_size,
-                seed=0,
-                bf16=name.endswith("bf16"),
-            )
+        fit = wrapper_fit if name.startswith("CNNClassifier") else plain_fit
+        fit(
+            X[:few],
+            y[:few],
+            epochs=1,
+            batch_size=args.batch_size,
+            seed=0,
+            bf16=name.endswith("bf16"),
+        )
 
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     names = list(variants)
