@@ -103,6 +103,13 @@ ARMS: dict[str, dict] = {
     # bf16 autocast in the CNN (forward passes; weights and loss stay fp32).
     "CNN bf16": dict(form="none", ref="CNN", cnn=dict(precision="bf16")),
     "AUG bf16": dict(form="none", aug=True, ref="AUG", cnn=dict(precision="bf16")),
+    # How far does fp32 itself move on the same subset with another CNN seed
+    # (seed + 1000: initialisation, validation split, batch order, augmentation
+    # draws)? That is the noise bf16 must stay within.
+    "AUG init2": dict(form="none", aug=True, ref="AUG", cnn_seed_offset=1000),
+    "AUG bf16 init2": dict(
+        form="none", aug=True, ref="AUG bf16", cnn=dict(precision="bf16"), cnn_seed_offset=1000
+    ),
     "VAE vae1000": dict(
         form="nested", ref="CNN", cnn=NEST, vae=dict(min_steps=1000, max_epochs=1000)
     ),
@@ -128,12 +135,15 @@ def settings(name: str) -> dict:
     from skvae.experiment.grid import CNN_DEFAULTS, VAE_DEFAULTS
 
     arm = ARMS[name]
-    return dict(
+    spec = dict(
         form=arm["form"],
         aug=bool(arm.get("aug")),
         cnn={**CNN_DEFAULTS, **arm.get("cnn", {})},
         vae={**VAE_DEFAULTS, **arm.get("vae", {})} if arm["form"] != "none" else None,
     )
+    if arm.get("cnn_seed_offset"):  # only then: the other arms' recorded keys stay valid
+        spec["cnn_seed_offset"] = arm["cnn_seed_offset"]
+    return spec
 
 
 def build(spec: dict, seed: int, latent: int):
@@ -143,16 +153,16 @@ def build(spec: dict, seed: int, latent: int):
     from skvae import CNNClassifier, RandomAffine, VAEOversampler
     from skvae.experiment.grid import AUGMENT_DEFAULTS
 
-    cnn_kw = dict(spec["cnn"])
+    cnn_kw = dict(spec["cnn"], random_state=seed + spec.get("cnn_seed_offset", 0))
     if spec["aug"]:
         cnn_kw["augment"] = RandomAffine(**AUGMENT_DEFAULTS)
     if spec["form"] == "none":
-        return CNNClassifier(random_state=seed, **cnn_kw)
+        return CNNClassifier(**cnn_kw)
     sampler = VAEOversampler(latent, random_state=seed, **spec["vae"])
     if spec["form"] == "pipeline":
         cnn_kw = {k: v for k, v in cnn_kw.items() if not k.startswith("synthetic_")}
-        return Pipeline([("vae", sampler), ("cnn", CNNClassifier(random_state=seed, **cnn_kw))])
-    return CNNClassifier(random_state=seed, oversampler=sampler, **cnn_kw)
+        return Pipeline([("vae", sampler), ("cnn", CNNClassifier(**cnn_kw))])
+    return CNNClassifier(oversampler=sampler, **cnn_kw)
 
 
 def run_one(name: str, size: int, seed: int, latent: int, data_home: str, dev_per_class: int):
