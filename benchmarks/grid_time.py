@@ -1,0 +1,218 @@
+"""How long the paper's full MNIST grid takes: cell times and an extrapolation.
+
+``skvae reproduce`` records each finished cell's training and scoring seconds
+(``fit_seconds``, ``score_seconds``) in ``<out>/cells``. This script reads them,
+takes per (training size, condition) the median over the recorded cells, and
+extrapolates to the paper's full grid: sizes 50-1,000, latent sizes 2, 3, 4
+and 8, the four conditions (CNN and AUG once per size and seed, VAE and AUG+VAE
+once per latent size), for ``--seeds`` seeds on ``--workers`` parallel workers.
+The wall time is the makespan of a longest-first schedule of the cells on the
+workers (a cell runs on one worker); the worker-hours divided by the workers is
+its lower bound. Run::
+
+    python benchmarks/grid_time.py --cells docs/results/mnist --workers 2
+
+``--measure SIZE`` first runs one full Table 2 cell group (one size, latent 3,
+the four conditions, one seed) with ``skvae.experiment.run_grid`` on one worker
+and all torch threads into ``--work`` (resumable) and reports its wall time
+beside the recorded cells.
+
+Assumption, stated in the output: a VAE condition costs the same at every
+latent size (its latent layers are a few thousand of the ConvVAE's ~3.3 M
+weights); only the recorded latent sizes are measured.
+
+Writes ``benchmarks/results/grid_time.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
+PAPER_SIZES = (50, 100, 250, 500, 1000)
+PAPER_LATENTS = (2, 3, 4, 8)
+PAPER_CONDITIONS = ("CNN", "AUG", "VAE", "AUG+VAE")
+LATENT_FREE = frozenset({"CNN", "AUG"})
+
+
+def cell_seconds(rows: Iterable[Mapping]) -> dict[tuple[int, str], list[float]]:
+    """Seconds (fit + score) of each recorded cell, grouped by (size, condition)."""
+    times: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for row in rows:
+        seconds = float(row["fit_seconds"]) + float(row.get("score_seconds") or 0.0)
+        times[(int(row["size"]), row["condition"])].append(seconds)
+    return dict(times)
+
+
+def grid_cells(
+    sizes: Sequence[int], latents: Sequence[int], conditions: Sequence[str]
+) -> list[tuple[int, str, int | None]]:
+    """The (size, condition, latent) cells of one seed of the grid."""
+    return [
+        (size, condition, latent)
+        for size in sizes
+        for condition in conditions
+        for latent in ([None] if condition in LATENT_FREE else latents)
+    ]
+
+
+def makespan(durations: Iterable[float], workers: int) -> float:
+    """Finish time of ``durations`` scheduled longest first on ``workers`` workers."""
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}.")
+    loads = [0.0] * workers
+    for d in sorted(durations, reverse=True):
+        heapq.heappush(loads, heapq.heappop(loads) + d)
+    return max(loads)
+
+
+def extrapolate(
+    times: Mapping[tuple[int, str], Sequence[float]],
+    *,
+    sizes: Sequence[int] = PAPER_SIZES,
+    latents: Sequence[int] = PAPER_LATENTS,
+    conditions: Sequence[str] = PAPER_CONDITIONS,
+    seeds: int = 1,
+    workers: int = 2,
+) -> tuple[list[dict], dict]:
+    """Per-size rows and grid totals from the median recorded cell times.
+
+    Raises ``ValueError`` naming the (size, condition) pairs without a
+    recorded cell: an extrapolation would have to guess them.
+    """
+    missing = [(s, c) for s in sizes for c in conditions if not times.get((s, c))]
+    if missing:
+        raise ValueError(f"No recorded cell for (size, condition) {missing}.")
+    median = {key: statistics.median(values) for key, values in times.items()}
+    rows = []
+    for size in sizes:
+        cells = grid_cells([size], latents, conditions)
+        row = {"size": size}
+        for condition in conditions:
+            row[f"{condition} min"] = median[(size, condition)] / 60
+            row[f"{condition} n"] = len(times[(size, condition)])
+        row["cells/seed"] = len(cells)
+        row["worker h/seed"] = sum(median[(s, c)] for s, c, _ in cells) / 3600
+        rows.append(row)
+    durations = [median[(s, c)] for s, c, _ in grid_cells(sizes, latents, conditions)]
+    totals = {
+        "cells": len(durations) * seeds,
+        "worker_hours": sum(durations) * seeds / 3600,
+        "workers": workers,
+        "seeds": seeds,
+        "wall_hours": makespan(durations * seeds, workers) / 3600,
+        "wall_hours_lower_bound": sum(durations) * seeds / workers / 3600,
+    }
+    return rows, totals
+
+
+def measure_group(size: int, seed: int, data_home: Path, work: Path) -> float:
+    """Wall seconds of one cell group (four conditions, latent 3) run now, one worker."""
+    from skvae.experiment.grid import ExperimentConfig, make_cells, run_grid
+
+    cells = make_cells("mnist", [size], [3], PAPER_CONDITIONS, [seed])
+    start = time.perf_counter()
+    run_grid(cells, work, ExperimentConfig(data_home=str(data_home)), n_jobs=1, progress=False)
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--cells",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="skvae reproduce output folders whose cells/ to read",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="parallel cells (default: 2)")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds of the grid (default: 1)")
+    parser.add_argument(
+        "--measure",
+        type=int,
+        metavar="SIZE",
+        help="first run one cell group of this size now and time it",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of --measure (default: 0)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path("grid_time_cells"),
+        help="output folder of --measure (default: ./grid_time_cells)",
+    )
+    _common.add_common_args(parser)
+    args = parser.parse_args(argv)
+
+    from skvae.experiment.grid import read_cells
+
+    notes = []
+    meta: dict = {"cells_from": [str(p) for p in args.cells], "workers": args.workers}
+    if args.measure is not None:
+        threads = _common.set_threads(args.threads)
+        wall = measure_group(args.measure, args.seed, args.data_home, args.work)
+        meta.update(
+            measured_size=args.measure,
+            measured_seed=args.seed,
+            measured_wall_s=round(wall, 1),
+            torch_threads=threads,
+        )
+        notes.append(
+            f"Measured now: one cell group at {args.measure} images (seed "
+            f"{args.seed}, latent 3, four conditions, one worker, {threads} torch "
+            f"threads) took {wall / 60:.1f} min (cells already in {args.work} are "
+            "not rerun)."
+        )
+        args.cells = [*args.cells, args.work]
+    rows = [r for folder in args.cells for r in read_cells(folder) if r["dataset"] == "mnist"]
+    times = cell_seconds(rows)
+    latents = sorted({int(r["latent"]) for r in rows if r.get("latent") not in (None, "")})
+    table, totals = extrapolate(times, seeds=args.seeds, workers=args.workers)
+    meta.update(
+        recorded_cells=len(rows),
+        recorded_latents=latents,
+        **{k: round(v, 2) if isinstance(v, float) else v for k, v in totals.items()},
+    )
+    columns = [
+        "size",
+        *(f"{c} {k}" for c in PAPER_CONDITIONS for k in ("min", "n")),
+        "cells/seed",
+        "worker h/seed",
+    ]
+    notes += [
+        "X min: median minutes (fit + score) of the recorded cells of condition X at that "
+        "size; X n: how many cells. worker h/seed: the size's cells of one seed of the full "
+        f"grid (CNN and AUG once, VAE and AUG+VAE once per latent size {PAPER_LATENTS}).",
+        f"Full grid, {args.seeds} seed(s): {totals['cells']} cells, "
+        f"{totals['worker_hours']:.1f} worker-hours, about {totals['wall_hours']:.1f} h "
+        f"on {args.workers} workers (longest-first schedule; lower bound "
+        f"{totals['wall_hours_lower_bound']:.1f} h).",
+        f"Only latent size(s) {latents} were recorded; the VAE conditions are assumed "
+        "to cost the same at every latent size.",
+        "The recorded cells ran as `skvae reproduce` ran them: several at once on the "
+        "machine's cores (one torch thread each with --n-jobs equal to the cores), some "
+        "beside other jobs, so they are times under load, not best cases.",
+    ]
+    _common.write_table(
+        "grid_time",
+        "Cell times and the full paper grid",
+        table,
+        columns,
+        meta,
+        out_dir=args.out,
+        notes=notes,
+    )
+    for note in notes:
+        print("-", note)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""benchmarks/grid_time.py: cell times and the full-grid extrapolation."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def grid_time():
+    spec = importlib.util.spec_from_file_location("grid_time", BENCH_DIR / "grid_time.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_makespan_longest_first(grid_time):
+    assert grid_time.makespan([3, 3, 2, 2, 2], 2) == 7  # longest first: 3+2+2 | 3+2
+    assert grid_time.makespan([5, 1, 1], 3) == 5
+    assert grid_time.makespan([1, 2, 3], 1) == 6
+    assert grid_time.makespan([], 2) == 0
+    with pytest.raises(ValueError, match="workers"):
+        grid_time.makespan([1], 0)
+
+
+def test_grid_cells_latent_free_conditions_once_per_size(grid_time):
+    cells = grid_time.grid_cells([50, 100], [2, 3, 4, 8], grid_time.PAPER_CONDITIONS)
+    assert len(cells) == 2 * (2 + 2 * 4)
+    assert (50, "CNN", None) in cells and (100, "AUG+VAE", 8) in cells
+
+
+def _rows(seconds: dict) -> list[dict]:
+    return [
+        dict(size=size, condition=cond, fit_seconds=s - 1.0, score_seconds=1.0)
+        for (size, cond), values in seconds.items()
+        for s in values
+    ]
+
+
+def test_extrapolate_from_median_cell_times(grid_time):
+    recorded = {
+        (50, "CNN"): [60.0, 120.0, 600.0],  # median 120 s
+        (50, "AUG"): [60.0],
+        (50, "VAE"): [300.0],
+        (50, "AUG+VAE"): [240.0],
+    }
+    times = grid_time.cell_seconds(_rows(recorded))
+    assert times[(50, "CNN")] == [60.0, 120.0, 600.0]  # fit + score
+    rows, totals = grid_time.extrapolate(times, sizes=[50], latents=[2, 3], seeds=2, workers=2)
+    per_seed = 120 + 60 + 2 * (300 + 240)  # CNN, AUG once; VAE conditions per latent
+    assert rows[0]["CNN min"] == 2.0 and rows[0]["CNN n"] == 3
+    assert rows[0]["cells/seed"] == 6
+    assert rows[0]["worker h/seed"] == pytest.approx(per_seed / 3600)
+    assert totals["cells"] == 12
+    assert totals["worker_hours"] == pytest.approx(2 * per_seed / 3600)
+    assert totals["wall_hours_lower_bound"] == pytest.approx(per_seed / 3600)
+    expected = grid_time.makespan([120, 60, 300, 300, 240, 240] * 2, 2)
+    assert totals["wall_hours"] == pytest.approx(expected / 3600)
+    with pytest.raises(ValueError, match=r"\(100, 'CNN'\)"):
+        grid_time.extrapolate(times, sizes=[50, 100], latents=[3])
+
+
+def test_main_reads_cells_and_writes_results(grid_time, tmp_path):
+    pairs = [(s, c) for s in grid_time.PAPER_SIZES for c in grid_time.PAPER_CONDITIONS]
+    recorded = {pair: [60.0 * (i + 1)] for i, pair in enumerate(pairs)}
+    cells = tmp_path / "run" / "cells"
+    cells.mkdir(parents=True)
+    for k, row in enumerate(_rows(recorded)):
+        row.update(dataset="mnist", latent=None if row["condition"] in ("CNN", "AUG") else 3)
+        (cells / f"cell{k}.json").write_text(json.dumps({"row": row}))
+    grid_time.main(["--cells", str(tmp_path / "run"), "--out", str(tmp_path / "out")])
+    result = json.loads((tmp_path / "out" / "grid_time.json").read_text())
+    assert result["meta"]["recorded_cells"] == 20 and result["meta"]["cells"] == 50
+    assert result["meta"]["recorded_latents"] == [3]
+    assert "Full grid, 1 seed(s): 50 cells" in (tmp_path / "out" / "grid_time.md").read_text()
+
+
+def test_measure_adds_the_group_run_now(grid_time, tmp_path, monkeypatch):
+    pairs = [(s, c) for s in grid_time.PAPER_SIZES for c in grid_time.PAPER_CONDITIONS]
+    old, new = pairs[4:], pairs[:4]  # the cells of size 50 come from --measure only
+
+    def write(folder, recorded):
+        (folder / "cells").mkdir(parents=True, exist_ok=True)
+        for k, row in enumerate(_rows(recorded)):
+            row.update(dataset="mnist", latent=None if row["condition"] in ("CNN", "AUG") else 3)
+            (folder / "cells" / f"cell{k}.json").write_text(json.dumps({"row": row}))
+
+    write(tmp_path / "run", {pair: [60.0] for pair in old})
+    calls = []
+
+    def fake_measure(size, seed, data_home, work):
+        calls.append((size, seed, work))
+        write(work, {pair: [120.0] for pair in new})
+        return 480.0
+
+    monkeypatch.setattr(grid_time, "measure_group", fake_measure)
+    work = tmp_path / "work"
+    grid_time.main(
+        [
+            "--cells",
+            str(tmp_path / "run"),
+            "--measure",
+            "50",
+            "--seed",
+            "1",
+            "--work",
+            str(work),
+            "--threads",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+        ]  # fmt: skip
+    )
+    assert calls == [(50, 1, work)]
+    meta = json.loads((tmp_path / "out" / "grid_time.json").read_text())["meta"]
+    assert meta["measured_wall_s"] == 480.0 and meta["recorded_cells"] == 20
+    assert "took 8.0 min" in (tmp_path / "out" / "grid_time.md").read_text()
