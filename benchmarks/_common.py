@@ -199,14 +199,22 @@ def spread(values: Sequence[float]) -> float:
 
 
 # -------------------------------------------------------------- matmul peak
+def synchronize(device: torch.device | str = "cpu") -> None:
+    """Wait for the device's queued work (a no-op on the CPU), so a timer sees it all."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def measure_matmul_peak(
     dtype: torch.dtype = torch.float32,
     n: int = 2048,
     repeats: int = 5,
     min_seconds: float = 0.3,
     warmup: int = 2,
+    device: torch.device | str = "cpu",
 ) -> dict:
-    """GFLOP/s of ``torch.matmul`` of two ``n x n`` matrices of ``dtype``.
+    """GFLOP/s of ``torch.matmul`` of two ``n x n`` matrices of ``dtype`` on ``device``.
 
     Runs in the calling process with its thread settings. Each repeat times
     enough back-to-back products to last at least ``min_seconds``; the result
@@ -214,14 +222,16 @@ def measure_matmul_peak(
     A product of two ``n x n`` matrices counts ``2 n^3`` FLOPs.
     """
     gen = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=gen).to(dtype)
-    b = torch.randn(n, n, generator=gen).to(dtype)
-    out = torch.empty(n, n, dtype=dtype)
+    a = torch.randn(n, n, generator=gen).to(device, dtype)
+    b = torch.randn(n, n, generator=gen).to(device, dtype)
+    out = torch.empty(n, n, dtype=dtype, device=device)
     flops = 2.0 * n**3
     for _ in range(warmup):
         torch.matmul(a, b, out=out)
+    synchronize(device)
     start = time.perf_counter()
     torch.matmul(a, b, out=out)
+    synchronize(device)
     one = max(time.perf_counter() - start, 1e-6)
     inner = max(1, int(min_seconds / one))
     samples = []
@@ -229,10 +239,12 @@ def measure_matmul_peak(
         start = time.perf_counter()
         for _ in range(inner):
             torch.matmul(a, b, out=out)
+        synchronize(device)
         samples.append(flops * inner / (time.perf_counter() - start) / 1e9)
     return {
         "dtype": str(dtype).replace("torch.", ""),
         "n": n,
+        "device": str(device),
         "threads": torch.get_num_threads(),
         "gflops": median(samples),
         "gflops_max": max(samples),

@@ -82,6 +82,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--profile", action="store_true", help="print a cProfile of both fits")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
     C.add_common_args(p)
     args = p.parse_args(argv)
     if min(args.n_images, args.epochs, args.repeats, args.batch_size) < 1:
@@ -89,15 +90,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def plain_fit(X, y, *, epochs, batch_size, seed, bf16=False) -> PaperCNN:
+def plain_fit(X, y, *, epochs, batch_size, seed, bf16=False, device="cpu") -> PaperCNN:
     """The reference loop: what a PyTorch user would write by hand."""
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    with torch.random.fork_rng():  # initialisation and dropout, as CNNClassifier seeds them
+    device = torch.device(device)
+    autocast = (
+        torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    )
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices):  # initialisation and dropout, as CNNClassifier seeds
         torch.manual_seed(seed)
-        module = PaperCNN(IMAGE_SHAPE, N_CLASSES)
+        module = PaperCNN(IMAGE_SHAPE, N_CLASSES).to(device)
         optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
-        Xt = torch.as_tensor(X, dtype=torch.float32).reshape(len(X), *IMAGE_SHAPE)
-        yt = torch.as_tensor(y, dtype=torch.int64)
+        Xt = torch.as_tensor(X, dtype=torch.float32).reshape(len(X), *IMAGE_SHAPE).to(device)
+        yt = torch.as_tensor(y, dtype=torch.int64).to(device)
         generator = torch.Generator().manual_seed(seed)
         n = len(Xt)
         module.train()
@@ -110,18 +115,22 @@ def plain_fit(X, y, *, epochs, batch_size, seed, bf16=False) -> PaperCNN:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+        C.synchronize(device)
     return module
 
 
-def wrapper_fit(X, y, *, epochs, batch_size, seed, bf16=False) -> CNNClassifier:
-    return CNNClassifier(
+def wrapper_fit(X, y, *, epochs, batch_size, seed, bf16=False, device="cpu") -> CNNClassifier:
+    model = CNNClassifier(
         max_epochs=epochs,
         validation_fraction=0,
         batch_size=batch_size,
         lr=1e-3,
         random_state=seed,
         precision="bf16" if bf16 else "fp32",
+        device=device,
     ).fit(X, y)
+    C.synchronize(device)
+    return model
 
 
 def train_flops_per_image(batch_size: int) -> float:
@@ -160,9 +169,10 @@ def main(argv=None) -> int:
     rows_idx = np.random.RandomState(args.seed).choice(len(X_all), args.n_images, replace=False)
     X, y = np.ascontiguousarray(X_all[rows_idx]), y_all[rows_idx]
 
-    peak32_before = C.measure_matmul_peak(torch.float32)
+    dev = args.device
+    peak32_before = C.measure_matmul_peak(torch.float32, device=dev)
     print(f"fp32 matmul peak (before): {peak32_before['gflops']:.1f} GFLOP/s", flush=True)
-    peak16_before = C.measure_matmul_peak(torch.bfloat16) if args.bf16 else None
+    peak16_before = C.measure_matmul_peak(torch.bfloat16, device=dev) if args.bf16 else None
     if peak16_before:
         print(f"bf16 matmul peak (before): {peak16_before['gflops']:.1f} GFLOP/s", flush=True)
     flops = train_flops_per_image(args.batch_size)
@@ -172,7 +182,7 @@ def main(argv=None) -> int:
         flush=True,
     )
 
-    common = {"epochs": args.epochs, "batch_size": args.batch_size}
+    common = {"epochs": args.epochs, "batch_size": args.batch_size, "device": dev}
     variants = {
         "plain loop": lambda s: plain_fit(X, y, seed=s, **common),
         "CNNClassifier": lambda s: wrapper_fit(X, y, seed=s, **common),
@@ -185,14 +195,7 @@ def main(argv=None) -> int:
     few = min(len(X), 4 * args.batch_size)
     for name in variants:
         fit = wrapper_fit if name.startswith("CNNClassifier") else plain_fit
-        fit(
-            X[:few],
-            y[:few],
-            epochs=1,
-            batch_size=args.batch_size,
-            seed=0,
-            bf16=name.endswith("bf16"),
-        )
+        fit(X[:few], y[:few], **{**common, "epochs": 1}, seed=0, bf16=name.endswith("bf16"))
 
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     names = list(variants)
@@ -207,9 +210,9 @@ def main(argv=None) -> int:
                 flush=True,
             )
 
-    peak32 = C.combine_peaks(peak32_before, C.measure_matmul_peak(torch.float32))
+    peak32 = C.combine_peaks(peak32_before, C.measure_matmul_peak(torch.float32, device=dev))
     peak16 = (
-        C.combine_peaks(peak16_before, C.measure_matmul_peak(torch.bfloat16))
+        C.combine_peaks(peak16_before, C.measure_matmul_peak(torch.bfloat16, device=dev))
         if peak16_before
         else None
     )
@@ -279,6 +282,7 @@ def main(argv=None) -> int:
     print(f"load average at end: {load_end}", flush=True)
     meta = {
         "threads": threads,
+        "device": dev,
         "n_images": args.n_images,
         "epochs": args.epochs,
         "repeats": args.repeats,

@@ -115,13 +115,15 @@ def extrapolate(
     return rows, totals
 
 
-def measure_group(size: int, seed: int, data_home: Path, work: Path) -> float:
+def measure_group(size: int, seed: int, data_home: Path, work: Path, device: str = "cpu") -> float:
     """Wall seconds of one cell group (four conditions, latent 3) run now, one worker."""
     from skvae.experiment.grid import ExperimentConfig, make_cells, run_grid
 
     cells = make_cells("mnist", [size], [3], PAPER_CONDITIONS, [seed])
+    on = {"device": device}
+    config = ExperimentConfig(vae_params=on, cnn_params=on, data_home=str(data_home))
     start = time.perf_counter()
-    run_grid(cells, work, ExperimentConfig(data_home=str(data_home)), n_jobs=1, progress=False)
+    run_grid(cells, work, config, n_jobs=1, progress=False)
     return time.perf_counter() - start
 
 
@@ -143,6 +145,7 @@ def main(argv=None) -> None:
         help="first run one cell group of this size now and time it",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of --measure (default: 0)")
+    parser.add_argument("--device", default="cpu", help="device of --measure (default: cpu)")
     parser.add_argument(
         "--work",
         type=Path,
@@ -158,16 +161,17 @@ def main(argv=None) -> None:
     meta: dict = {"cells_from": [str(p) for p in args.cells], "workers": args.workers}
     if args.measure is not None:
         threads = _common.set_threads(args.threads)
-        wall = measure_group(args.measure, args.seed, args.data_home, args.work)
+        wall = measure_group(args.measure, args.seed, args.data_home, args.work, args.device)
         meta.update(
             measured_size=args.measure,
             measured_seed=args.seed,
             measured_wall_s=round(wall, 1),
+            measured_device=args.device,
             torch_threads=threads,
         )
         notes.append(
             f"Measured now: one cell group at {args.measure} images (seed "
-            f"{args.seed}, latent 3, four conditions, one worker, {threads} torch "
+            f"{args.seed}, latent 3, four conditions, one worker, {args.device}, {threads} torch "
             f"threads) took {wall / 60:.1f} min (cells already in {args.work} are "
             "not rerun)."
         )

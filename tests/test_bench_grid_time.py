@@ -93,8 +93,8 @@ def test_measure_adds_the_group_run_now(grid_time, tmp_path, monkeypatch):
     write(tmp_path / "run", {pair: [60.0] for pair in old})
     calls = []
 
-    def fake_measure(size, seed, data_home, work):
-        calls.append((size, seed, work))
+    def fake_measure(size, seed, data_home, work, device):
+        calls.append((size, seed, work, device))
         write(work, {pair: [120.0] for pair in new})
         return 480.0
 
@@ -116,7 +116,7 @@ def test_measure_adds_the_group_run_now(grid_time, tmp_path, monkeypatch):
             str(tmp_path / "out"),
         ]  # fmt: skip
     )
-    assert calls == [(50, 1, work)]
+    assert calls == [(50, 1, work, "cpu")]
     meta = json.loads((tmp_path / "out" / "grid_time.json").read_text())["meta"]
     assert meta["measured_wall_s"] == 480.0 and meta["recorded_cells"] == 20
     assert "took 8.0 min" in (tmp_path / "out" / "grid_time.md").read_text()
