@@ -206,11 +206,12 @@ def summarise(runs: list[dict], fwd_bwd: float, fwd: float, threads: int) -> dic
 
 def bench_generation(X, y, args, decode_flops: float) -> list[dict]:
     # A fitted sampler (10 classes x 5 images, one epoch): decoding speed does
-    # not depend on how well the VAE is trained.
+    # not depend on how well the VAE is trained. augment_size=1 gives every
+    # class rows to generate, hence a VAE.
     rng = np.random.RandomState(args.seed)
     rows = np.concatenate([rng.choice(np.flatnonzero(y == d), 5, replace=False) for d in range(10)])
     sampler = VAEOversampler(
-        latent=args.latent, max_epochs=1, augment_size=0, random_state=args.seed
+        latent=args.latent, max_epochs=1, augment_size=1, random_state=args.seed
     )
     sampler.fit_resample(X[rows], y[rows])
     vae = sampler.vaes_[0]

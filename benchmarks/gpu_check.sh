@@ -41,10 +41,10 @@ step() {  # step NAME COMMAND...: run, log, keep going on failure
 step "machine" bash -c 'nvidia-smi -L; python3 -c "import torch, sklearn, skorch, imblearn; print(torch.__version__, torch.cuda.get_device_name(), sklearn.__version__, skorch.__version__, imblearn.__version__)"'
 step "CUDA tests" python3 -m pytest -q -rs -p no:cacheprovider tests/test_cuda.py tests/test_augment.py -k "cuda"
 step "CNN, batch 32" python3 benchmarks/bench_cnn.py --device cuda --n-images 8192 --epochs 1 \
-    --repeats 3 --batch-size 32 --data-home "$DATA" --out "$RES/b32"
+    --repeats 3 --batch-size 32 --threads 1 --data-home "$DATA" --out "$RES/b32"
 step "CNN, batch 256" python3 benchmarks/bench_cnn.py --device cuda --n-images 32768 --epochs 1 \
-    --repeats 3 --batch-size 256 --data-home "$DATA" --out "$RES/b256"
-step "class-VAEs" python3 benchmarks/bench_vae_batched.py --device cuda --repeats 2 \
+    --repeats 3 --batch-size 256 --threads 1 --data-home "$DATA" --out "$RES/b256"
+step "class-VAEs" python3 benchmarks/bench_vae_batched.py --device cuda --repeats 2 --threads 1 \
     --data-home "$DATA" --out "$RES/vae"
 step "cell group" python3 benchmarks/grid_time.py --measure 50 --device cuda --work "$RES/cells" \
     --cells docs/results/mnist --data-home "$DATA" --out "$RES/grid"

@@ -14,8 +14,9 @@ its lower bound. Run::
 
 ``--measure SIZE`` first runs one full Table 2 cell group (one size, latent 3,
 the four conditions, one seed) with ``skvae.experiment.run_grid`` on one worker
-and all torch threads into ``--work`` (resumable) and reports its wall time
-beside the recorded cells.
+into ``--work`` (resumable) and reports its wall time and cell times in a table
+of their own. On the CPU (``--device cpu``) its cells also join the recorded
+ones; on another device they stay out of the extrapolation.
 
 Assumption, stated in the output: a VAE condition costs the same at every
 latent size (its latent layers are a few thousand of the ConvVAE's ~3.3 M
@@ -175,7 +176,18 @@ def main(argv=None) -> None:
             f"threads) took {wall / 60:.1f} min (cells already in {args.work} are "
             "not rerun)."
         )
-        args.cells = [*args.cells, args.work]
+        measured = cell_seconds(r for r in read_cells(args.work) if r["size"] == args.measure)
+        measured_rows = [
+            {"condition": c, "device": args.device, "min": statistics.median(v) / 60}
+            for (_, c), v in sorted(measured.items(), key=lambda kv: kv[0][1])
+        ]
+        if args.device == "cpu":  # comparable with the recorded CPU cells
+            args.cells = [*args.cells, args.work]
+        else:
+            notes.append(
+                f"The cells measured on {args.device} are shown on their own and are not "
+                "part of the extrapolation, which uses the recorded cells only."
+            )
     rows = [r for folder in args.cells for r in read_cells(folder) if r["dataset"] == "mnist"]
     times = cell_seconds(rows)
     latents = sorted({int(r["latent"]) for r in rows if r.get("latent") not in (None, "")})
@@ -205,11 +217,14 @@ def main(argv=None) -> None:
         "machine's cores (one torch thread each with --n-jobs equal to the cores), some "
         "beside other jobs, so they are times under load, not best cases.",
     ]
-    _common.write_table(
+    tables = {"Cell times and the full paper grid": (table, columns)}
+    if args.measure is not None:
+        tables["Cell group measured now"] = (measured_rows, ["condition", "device", "min"])
+    for title, (table_rows, table_columns) in tables.items():
+        _common.print_table(table_rows, table_columns, title=title)
+    _common.write_results(
         "grid_time",
-        "Cell times and the full paper grid",
-        table,
-        columns,
+        tables,
         meta,
         out_dir=args.out,
         notes=notes,

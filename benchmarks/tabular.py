@@ -444,9 +444,9 @@ def main(argv=None) -> None:
         "Wilcoxon: two-sided, zero_method='wilcox' (tied pairs dropped); "
         "'mean diff' > 0 favours the VAE. With "
         f"{args.seeds} seeds a single data set cannot reach p < {2 / 2**args.seeds:.4g}.",
-        "The VAEOversampler trains one VAE for every class, the majority included, "
-        "although sampling_strategy='auto' generates no majority rows: most of its fit "
-        "time goes to a VAE whose samples are never used.",
+        "The VAEOversampler trains a VAE only for the classes it generates rows for: "
+        "with sampling_strategy='auto', not for the majority class (before 2026-11-29 it "
+        "trained one for every class; the generated rows are the same either way).",
         *(f"Failed fits: {e}" for e in errors),
     ]
     if any(r["sampler"] == "adasyn" and r["failed"] for r in records):

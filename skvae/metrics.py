@@ -304,7 +304,7 @@ def generation_report(
         raise ValueError(
             f"generation_report needs a generator for every class; classes {missing} have "
             "none (their sampling strategy generated nothing). Fit the sampler with "
-            "sampling_strategy='augment'."
+            "sampling_strategy='augment' and augment_size > 0."
         )
     for k, label in enumerate(sampler.classes_):
         seed = None if random_state is None else int(random_state) + k

@@ -313,7 +313,7 @@ class VAEOversampler(BaseOverSampler):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_resample(self, X, y, **params):
-        """Train one VAE per class and return the data with generated rows added.
+        """Train one VAE per class to over-sample; return the data with generated rows added.
 
         Parameters
         ----------
@@ -360,12 +360,14 @@ class VAEOversampler(BaseOverSampler):
         check_is_fitted(self, "vaes_")
         if class_label not in self.vaes_:
             if class_label in self.classes_:
+                shown = getattr(class_label, "item", lambda: class_label)()
                 raise ValueError(
-                    f"No VAE was trained for class {class_label!r}: sampling_strategy="
-                    f"{self.sampling_strategy!r} gave it no rows to generate. The classes "
-                    f"with a VAE are {[c for c in self.classes_.tolist() if c in self.vaes_]}; "
-                    "sampling_strategy='augment' "
-                    "trains one for every class."
+                    f"No VAE was trained for class {shown!r}: sampling_strategy="
+                    f"{self.sampling_strategy!r} (augment_size={self.augment_size!r}) gave "
+                    "it no rows to generate. The classes with a VAE are "
+                    f"{[c for c in self.classes_.tolist() if c in self.vaes_]}; "
+                    "sampling_strategy='augment' with augment_size > 0 trains one for "
+                    "every class."
                 )
             raise ValueError(
                 f"Unknown class {class_label!r}; the fitted classes are {self.classes_.tolist()}."

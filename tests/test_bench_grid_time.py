@@ -80,9 +80,13 @@ def test_main_reads_cells_and_writes_results(grid_time, tmp_path):
     assert "Full grid, 1 seed(s): 50 cells" in (tmp_path / "out" / "grid_time.md").read_text()
 
 
-def test_measure_adds_the_group_run_now(grid_time, tmp_path, monkeypatch):
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_measure_reports_the_group_run_now(grid_time, tmp_path, monkeypatch, device):
     pairs = [(s, c) for s in grid_time.PAPER_SIZES for c in grid_time.PAPER_CONDITIONS]
-    old, new = pairs[4:], pairs[:4]  # the cells of size 50 come from --measure only
+    # On the CPU the measured cells fill in size 50; on another device they
+    # stay out of the extrapolation, so the recorded cells must cover it.
+    old = pairs[4:] if device == "cpu" else pairs
+    new = pairs[:4]
 
     def write(folder, recorded):
         (folder / "cells").mkdir(parents=True, exist_ok=True)
@@ -110,13 +114,23 @@ def test_measure_adds_the_group_run_now(grid_time, tmp_path, monkeypatch):
             "1",
             "--work",
             str(work),
+            "--device",
+            device,
             "--threads",
             "1",
             "--out",
             str(tmp_path / "out"),
         ]  # fmt: skip
     )
-    assert calls == [(50, 1, work, "cpu")]
-    meta = json.loads((tmp_path / "out" / "grid_time.json").read_text())["meta"]
-    assert meta["measured_wall_s"] == 480.0 and meta["recorded_cells"] == 20
+    assert calls == [(50, 1, work, device)]
+    result = json.loads((tmp_path / "out" / "grid_time.json").read_text())
+    meta, tables = result["meta"], result["tables"]
+    assert meta["measured_wall_s"] == 480.0 and meta["measured_device"] == device
+    assert meta["recorded_cells"] == 20
+    measured = tables["Cell group measured now"]
+    assert [r["condition"] for r in measured] == sorted(grid_time.PAPER_CONDITIONS)
+    assert all(r["min"] == 2.0 and r["device"] == device for r in measured)
+    (size50,) = [r for r in tables["Cell times and the full paper grid"] if r["size"] == 50]
+    # Size 50 is the measured 2 min (cpu) or the recorded 1 min (cuda).
+    assert size50["CNN min"] == (2.0 if device == "cpu" else 1.0)
     assert "took 8.0 min" in (tmp_path / "out" / "grid_time.md").read_text()

@@ -33,14 +33,22 @@ def test_oversampler_on_cuda_matches_cpu_closely(small_digits, batched):
     X, y = small_digits
     gpu = VAEOversampler(device="cuda", batched=batched, **FAST_VAE)
     X_gpu, y_gpu = gpu.fit_resample(X, y)
-    X_cpu, y_cpu = VAEOversampler(batched=batched, **FAST_VAE).fit_resample(X, y)
+    cpu = VAEOversampler(batched=batched, **FAST_VAE)
+    X_cpu, y_cpu = cpu.fit_resample(X, y)
     np.testing.assert_array_equal(y_gpu, y_cpu)
     assert np.isfinite(X_gpu).all() and X_gpu.min() >= 0 and X_gpu.max() <= 1
     # Fitted VAEs come back to the CPU: the sampler pickles and samples anywhere.
     assert all(p.device.type == "cpu" for vae in gpu.vaes_.values() for p in vae.parameters())
     assert pickle.loads(pickle.dumps(gpu)).sample(4, 0).shape == (4, X.shape[1])
-    # Same seeds, other kernels: the two devices' outputs stay close, not equal.
-    assert np.abs(X_gpu - X_cpu).mean() < 0.1
+    # Same initialisation and noise (drawn on the CPU), other kernels (TF32
+    # convolutions among them): the fits and generated rows differ by rounding
+    # drift only. Single weights can differ more (RMSprop's first steps move a
+    # weight by about 10 x lr whatever the size of its gradient, so a rounding
+    # sign flip of a tiny gradient shows), hence losses and rows are compared.
+    for label in gpu.vaes_:
+        best_gpu, best_cpu = gpu.histories_[label].best_loss, cpu.histories_[label].best_loss
+        assert best_gpu == pytest.approx(best_cpu, rel=0.05), label
+    assert np.abs(X_gpu[len(X) :] - X_cpu[len(X) :]).mean() < 0.05
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
@@ -53,7 +61,7 @@ def test_classifier_on_cuda(small_digits, precision):
     assert next(clf.module_.parameters()).device.type == "cuda"
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 10) and np.allclose(proba.sum(1), 1, atol=1e-4)
-    assert set(clf.predict(X)) <= set(range(10))
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(1)])
     assert clf.n_epochs_ >= 1
 
 

@@ -646,7 +646,7 @@ def run_cell(
     sampler = steps[0] if steps else getattr(cnn, "oversampler_", None)
     if sampler is not None:
         row["n_generated"] = int(sum(sampler.sampling_strategy_.values()))
-    if isinstance(sampler, VAEOversampler):
+    if isinstance(sampler, VAEOversampler) and sampler.histories_:
         row["vae_epochs"] = float(np.mean([len(h.history) for h in sampler.histories_.values()]))
         samples = _draw_samples(sampler, cell.seed)
     return {"row": row, "samples": samples}
@@ -655,11 +655,12 @@ def run_cell(
 def _draw_samples(sampler: VAEOversampler, seed: int) -> dict[str, np.ndarray]:
     """A few generated images per class, stored with the cell for Figure 2."""
     rng = np.random.RandomState(seed)
-    parts = [sampler.sample(_SAMPLES_PER_CLASS, c, random_state=rng) for c in sampler.classes_]
+    labels = [c for c in sampler.classes_ if c in sampler.vaes_]  # classes with a VAE
+    parts = [sampler.sample(_SAMPLES_PER_CLASS, c, random_state=rng) for c in labels]
     X = np.concatenate(parts)
     return {
         "X": np.clip(np.rint(X * 255.0), 0, 255).astype(np.uint8),
-        "y": np.repeat(sampler.classes_, _SAMPLES_PER_CLASS),
+        "y": np.repeat(labels, _SAMPLES_PER_CLASS),
         "image_shape": np.asarray(sampler.image_shape_ or (1, 1, X.shape[1])),
     }
 
