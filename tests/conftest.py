@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,19 @@ import torch
 from skvae.datasets import load_digits, load_mnist
 
 MNIST_HOME = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(filename: str, name: str | None = None):
+    """A script of ``benchmarks/`` imported as a module (its neighbour ``_common`` found)."""
+    spec = importlib.util.spec_from_file_location(name or Path(filename).stem, BENCH_DIR / filename)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(BENCH_DIR))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH_DIR))
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def common():
-    spec = importlib.util.spec_from_file_location("bench_common", BENCH_DIR / "_common.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("_common.py", "bench_common")
 
 
 def test_held_out_rows_are_balanced_disjoint_and_never_test_rows(common):
@@ -60,11 +53,7 @@ def test_add_vae_args_defaults(common):
 
 
 def test_residual_change_nearest_same_class():
-    spec = importlib.util.spec_from_file_location(
-        "residual_change", BENCH_DIR / "residual_change.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("residual_change.py")
     X_train = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 1.0]])
     y_train = np.array([0, 0, 1])
     # The second new row is nearest the class-1 row overall, but only class 0 counts.

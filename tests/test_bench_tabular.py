@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import load_benchmark
 from sklearn.datasets import load_wine
-
-BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def tabular():
-    """benchmarks/tabular.py imported as a module (it imports its neighbour _common)."""
-    sys.path.insert(0, str(BENCH_DIR))
-    try:
-        spec = importlib.util.spec_from_file_location("bench_tabular", BENCH_DIR / "tabular.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(BENCH_DIR))
+    """benchmarks/tabular.py imported as a module."""
+    return load_benchmark("tabular.py", "bench_tabular")
 
 
 @pytest.fixture
