@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import functools
 import io
 import pstats
 import sys
@@ -172,11 +173,10 @@ def main(argv=None) -> int:
     dev = args.device
     # A 2048^3 product takes ~20 us on a data-centre GPU: launch-bound, not a peak.
     peak_n = 8192 if torch.device(dev).type == "cuda" else 2048
-    peak32_before = C.measure_matmul_peak(torch.float32, n=peak_n, device=dev)
+    measure_peak = functools.partial(C.measure_matmul_peak, n=peak_n, device=dev)
+    peak32_before = measure_peak(torch.float32)
     print(f"fp32 matmul peak (before): {peak32_before['gflops']:.1f} GFLOP/s", flush=True)
-    peak16_before = (
-        C.measure_matmul_peak(torch.bfloat16, n=peak_n, device=dev) if args.bf16 else None
-    )
+    peak16_before = measure_peak(torch.bfloat16) if args.bf16 else None
     if peak16_before:
         print(f"bf16 matmul peak (before): {peak16_before['gflops']:.1f} GFLOP/s", flush=True)
     flops = train_flops_per_image(args.batch_size)
@@ -214,14 +214,8 @@ def main(argv=None) -> int:
                 flush=True,
             )
 
-    peak32 = C.combine_peaks(
-        peak32_before, C.measure_matmul_peak(torch.float32, n=peak_n, device=dev)
-    )
-    peak16 = (
-        C.combine_peaks(peak16_before, C.measure_matmul_peak(torch.bfloat16, n=peak_n, device=dev))
-        if peak16_before
-        else None
-    )
+    peak32 = C.combine_peaks(peak32_before, measure_peak(torch.float32))
+    peak16 = C.combine_peaks(peak16_before, measure_peak(torch.bfloat16)) if peak16_before else None
     print(
         f"fp32 matmul peak: {peak32['gflops']:.1f} GFLOP/s (best sample, before and after)"
         + (f"; bf16: {peak16['gflops']:.1f} GFLOP/s" if peak16 else ""),

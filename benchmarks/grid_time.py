@@ -36,13 +36,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from skvae.experiment.grid import CONDITIONS, DEFAULT_GRIDS, make_cells
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-PAPER_SIZES = (50, 100, 250, 500, 1000)
-PAPER_LATENTS = (2, 3, 4, 8)
-PAPER_CONDITIONS = ("CNN", "AUG", "VAE", "AUG+VAE")
-LATENT_FREE = frozenset({"CNN", "AUG"})
+# The paper's grid, as `skvae reproduce --dataset mnist` runs it by default.
+PAPER_SIZES = tuple(DEFAULT_GRIDS["mnist"]["sizes"])
+PAPER_LATENTS = tuple(DEFAULT_GRIDS["mnist"]["latents"])
+PAPER_CONDITIONS = CONDITIONS
 
 
 def cell_seconds(rows: Iterable[Mapping]) -> dict[tuple[int, str], list[float]]:
@@ -57,12 +59,9 @@ def cell_seconds(rows: Iterable[Mapping]) -> dict[tuple[int, str], list[float]]:
 def grid_cells(
     sizes: Sequence[int], latents: Sequence[int], conditions: Sequence[str]
 ) -> list[tuple[int, str, int | None]]:
-    """The (size, condition, latent) cells of one seed of the grid."""
+    """The (size, condition, latent) cells of one seed of the grid (see ``make_cells``)."""
     return [
-        (size, condition, latent)
-        for size in sizes
-        for condition in conditions
-        for latent in ([None] if condition in LATENT_FREE else latents)
+        (c.size, c.condition, c.latent) for c in make_cells("mnist", sizes, latents, conditions)
     ]
 
 
@@ -118,7 +117,7 @@ def extrapolate(
 
 def measure_group(size: int, seed: int, data_home: Path, work: Path, device: str = "cpu") -> float:
     """Wall seconds of one cell group (four conditions, latent 3) run now, one worker."""
-    from skvae.experiment.grid import ExperimentConfig, make_cells, run_grid
+    from skvae.experiment.grid import ExperimentConfig, run_grid
 
     cells = make_cells("mnist", [size], [3], PAPER_CONDITIONS, [seed])
     on = {"device": device}
