@@ -32,6 +32,8 @@ import time
 import warnings
 from pathlib import Path
 
+from skvae.latent import PriorSampler
+
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 DEFAULT_DATA_HOME = BENCH_DIR.parents[1] / "shared" / "data" / "mnist"
@@ -44,6 +46,12 @@ ACC = dict(monitor="valid_acc")
 TRAIN_SPLIT = dict(oversample_validation=False)
 #: skvae 0.1.0's rule: any epoch, even one before min_steps, may be restored.
 ANY_EPOCH = {"callbacks__early_stopping__select_after_min_steps": False}
+
+
+def _aug_vae(vae: dict | None = None, **cnn) -> dict:
+    """An AUG+VAE arm at the experiment's budget, compared with ``AUG``."""
+    arm = dict(form="nested", aug=True, ref="AUG", cnn=dict(NEST, **cnn))
+    return dict(arm, vae=vae) if vae else arm
 
 
 def _aug_vae_2k(vae: dict | None = None, **cnn) -> dict:
@@ -117,16 +125,21 @@ ARMS: dict[str, dict] = {
     # distance ~2,300 vs 181 for SMOTE). Decoded at temperature 0.5, the same
     # draws have crisp strokes: do they then add what augmentation lacks?
     "VAE T.5": dict(form="nested", ref="CNN", cnn=NEST, vae=dict(decode_temperature=0.5)),
-    "AUG+VAE T.5": dict(
-        form="nested", aug=True, ref="AUG", cnn=NEST, vae=dict(decode_temperature=0.5)
-    ),
+    "AUG+VAE T.5": _aug_vae(vae=dict(decode_temperature=0.5)),
     # Or keep the real digit's strokes and let the VAE supply only a change:
     # x + g(z) - g(mu(x)), z from x's posterior (generation="residual").
     "VAE res": dict(form="nested", ref="CNN", cnn=NEST, vae=dict(generation="residual")),
-    "AUG+VAE res": dict(
-        form="nested", aug=True, ref="AUG", cnn=NEST, vae=dict(generation="residual")
-    ),
+    "AUG+VAE res": _aug_vae(vae=dict(generation="residual")),
     "AUG+VAE 2k res": _aug_vae_2k(vae=dict(generation="residual")),
+    # Round 6: the levers of round 1 that ran only with dead VAE encoders, again
+    # with working VAEs, on AUG+VAE at the experiment's budget (ref AUG).
+    "AUG+VAE vae1000": _aug_vae(vae=dict(min_steps=1000, max_epochs=1000)),
+    "AUG+VAE beta.5": _aug_vae(vae=dict(beta=0.5)),
+    "AUG+VAE trunc.7": _aug_vae(vae=dict(latent_sampler=PriorSampler(scale=0.7))),
+    "AUG+VAE uniform": _aug_vae(vae=dict(latent_sampler="uniform")),
+    "AUG+VAE gmm": _aug_vae(vae=dict(latent_sampler="gmm")),
+    "AUG+VAE fixed": _aug_vae(synthetic_refresh=False),
+    "AUG+VAE filter.5": _aug_vae(vae=dict(filter_threshold=0.5)),
 }
 
 

@@ -1,0 +1,69 @@
+"""benchmarks/ablation.py: every arm builds a valid estimator, keyed stably."""
+
+import json
+
+import pytest
+from conftest import BENCH_DIR, load_benchmark
+from sklearn.utils._param_validation import validate_parameter_constraints
+
+from skvae import CNNClassifier, VAEOversampler
+from skvae.latent import PriorSampler
+
+ablation = load_benchmark("ablation.py")
+
+
+def _validate(est) -> None:
+    """Check est's parameters against its constraints, as fit would."""
+    params = est.get_params(deep=False)
+    validate_parameter_constraints(
+        est._parameter_constraints,
+        {k: params[k] for k in est._parameter_constraints},
+        caller_name=type(est).__name__,
+    )
+
+
+@pytest.mark.parametrize("name", list(ablation.ARMS))
+def test_every_arm_builds_a_valid_estimator(name):
+    spec = ablation.settings(name)
+    model = ablation.build(spec, seed=0, latent=3)
+    cnn = model.named_steps["cnn"] if hasattr(model, "named_steps") else model
+    assert isinstance(cnn, CNNClassifier)
+    _validate(cnn)
+    sampler = model.named_steps["vae"] if hasattr(model, "named_steps") else cnn.oversampler
+    assert (sampler is None) == (spec["form"] == "none")
+    if sampler is not None:
+        _validate(sampler)
+    assert (cnn.augment is not None) == spec["aug"]
+    ref = ablation.reference(name)
+    assert ref is None or ref in ablation.ARMS
+
+
+def test_round6_arms_change_one_setting_of_aug_vae():
+    base = json.loads(ablation.spec_key("AUG+VAE"))
+    for name, vae_key, value in [
+        ("AUG+VAE vae1000", "min_steps", 1000),
+        ("AUG+VAE beta.5", "beta", 0.5),
+        ("AUG+VAE uniform", "latent_sampler", "uniform"),
+        ("AUG+VAE gmm", "latent_sampler", "gmm"),
+        ("AUG+VAE filter.5", "filter_threshold", 0.5),
+    ]:
+        spec = json.loads(ablation.spec_key(name))
+        assert spec["vae"][vae_key] == value
+        assert spec["cnn"] == base["cnn"] and spec["aug"] and ablation.reference(name) == "AUG"
+    sampler = ablation.build(ablation.settings("AUG+VAE trunc.7"), 0, 3).oversampler
+    assert isinstance(sampler.latent_sampler, PriorSampler)
+    assert sampler.latent_sampler.scale == 0.7
+    fixed = json.loads(ablation.spec_key("AUG+VAE fixed"))
+    assert fixed["cnn"]["synthetic_refresh"] is False and fixed["vae"] == base["vae"]
+    assert isinstance(
+        ablation.build(ablation.settings("AUG+VAE"), 0, 3).oversampler, VAEOversampler
+    )
+
+
+def test_spec_keys_of_recorded_runs_still_match():
+    """A changed key would make a rerun redo finished runs (and split an arm's seeds)."""
+    path = BENCH_DIR / "results" / "ablation_runs.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+    assert rows
+    stale = {r["arm"] for r in rows if r["spec"] != ablation.spec_key(r["arm"])}
+    assert not stale, f"arms whose settings changed since they ran: {sorted(stale)}"
