@@ -139,6 +139,7 @@ ARMS: dict[str, dict] = {
     "AUG+VAE uniform": _aug_vae(vae=dict(latent_sampler="uniform")),
     "AUG+VAE gmm": _aug_vae(vae=dict(latent_sampler="gmm")),
     "AUG+VAE fixed": _aug_vae(synthetic_refresh=False),
+    "AUG+VAE pooled": _aug_vae(vae=dict(pretrain="pooled")),
     "AUG+VAE filter.5": _aug_vae(vae=dict(filter_threshold=0.5)),
 }
 

@@ -46,6 +46,7 @@ def test_round6_arms_change_one_setting_of_aug_vae():
         ("AUG+VAE uniform", "latent_sampler", "uniform"),
         ("AUG+VAE gmm", "latent_sampler", "gmm"),
         ("AUG+VAE filter.5", "filter_threshold", 0.5),
+        ("AUG+VAE pooled", "pretrain", "pooled"),
     ]:
         spec = json.loads(ablation.spec_key(name))
         assert spec["vae"][vae_key] == value
