@@ -9,7 +9,7 @@ defaults by this table does not tune them on the images ``skvae reproduce``
 reports. The CNN's early stopping uses real validation rows drawn from the
 training subset only.
 
-Run (2 to 25 min of one core per arm, size and seed: `fit_seconds` in the results)::
+Run (1.5 to 25 min of one core per arm, size and seed: `fit_seconds` in the results)::
 
     python benchmarks/ablation.py --sizes 50 100 --seeds 0 1 2 --n-jobs 2
 
