@@ -48,16 +48,15 @@ TRAIN_SPLIT = dict(oversample_validation=False)
 ANY_EPOCH = {"callbacks__early_stopping__select_after_min_steps": False}
 
 
-def _aug_vae(vae: dict | None = None, **cnn) -> dict:
-    """An AUG+VAE arm at the experiment's budget, compared with ``AUG``."""
-    arm = dict(form="nested", aug=True, ref="AUG", cnn=dict(NEST, **cnn))
+def _aug_vae(vae: dict | None = None, ref: str = "AUG", **cnn) -> dict:
+    """An AUG+VAE arm (generated rows as ``NEST``), compared with ``ref``."""
+    arm = dict(form="nested", aug=True, ref=ref, cnn=dict(NEST, **cnn))
     return dict(arm, vae=vae) if vae else arm
 
 
 def _aug_vae_2k(vae: dict | None = None, **cnn) -> dict:
     """An AUG+VAE arm at 2,000 least updates, compared with ``AUG 2k steps``."""
-    arm = dict(form="nested", aug=True, ref="AUG 2k steps", cnn=dict(NEST, min_steps=2000, **cnn))
-    return dict(arm, vae=vae) if vae else arm
+    return _aug_vae(vae, ref="AUG 2k steps", min_steps=2000, **cnn)
 
 
 #: name -> dict(form=none|pipeline|nested, aug=bool, ref=arm compared with,
@@ -70,12 +69,12 @@ ARMS: dict[str, dict] = {
     "AUG acc": dict(form="none", aug=True, ref="AUG", cnn=ACC),
     "VAE": dict(form="nested", ref="CNN", cnn=NEST),
     "VAE acc": dict(form="nested", ref="CNN acc", cnn=dict(NEST, **ACC)),
-    "AUG+VAE": dict(form="nested", aug=True, ref="AUG", cnn=NEST),
+    "AUG+VAE": _aug_vae(),
     "AUG+VAE acc": dict(form="nested", aug=True, ref="AUG acc", cnn=dict(NEST, **ACC)),
     # The class-VAEs see only the CNN's training split: no generated image
     # derives from a validation image.
     "VAE train-split": dict(form="nested", ref="CNN", cnn=dict(NEST, **TRAIN_SPLIT)),
-    "AUG+VAE train-split": dict(form="nested", aug=True, ref="AUG", cnn=dict(NEST, **TRAIN_SPLIT)),
+    "AUG+VAE train-split": _aug_vae(**TRAIN_SPLIT),
     "VAE pipeline": dict(form="pipeline", ref="CNN"),
     "VAE fixed w1": dict(form="nested", ref="CNN", cnn=dict(synthetic_weight=1.0)),
     "VAE x4 w.25": dict(
@@ -91,9 +90,7 @@ ARMS: dict[str, dict] = {
     # The same idea as a CNNClassifier option: min_steps scaled by the share
     # of generated rows (x2 to x2.25 here, depending on the size).
     "VAE scaled": dict(form="nested", ref="CNN", cnn=dict(NEST, scale_min_steps=True)),
-    "AUG+VAE scaled": dict(
-        form="nested", aug=True, ref="AUG", cnn=dict(NEST, scale_min_steps=True)
-    ),
+    "AUG+VAE scaled": _aug_vae(scale_min_steps=True),
     "AUG 2k steps": dict(form="none", aug=True, ref="AUG", cnn=dict(min_steps=2000)),
     "AUG+VAE 2k steps": _aug_vae_2k(),
     # Round 4: with augmentation the generated images hurt at 250 even with the
