@@ -115,6 +115,16 @@ ARMS: dict[str, dict] = {
     "AUG bf16 init2": dict(
         form="none", aug=True, ref="AUG bf16", cnn=dict(precision="bf16"), cnn_seed_offset=1000
     ),
+    # Two more CNN seeds per subset: 6 fp32/bf16 pairs could not tell a heavier
+    # lower tail of bf16 from chance.
+    "AUG init3": dict(form="none", aug=True, ref="AUG", cnn_seed_offset=2000),
+    "AUG bf16 init3": dict(
+        form="none", aug=True, ref="AUG bf16", cnn=dict(precision="bf16"), cnn_seed_offset=2000
+    ),
+    "AUG init4": dict(form="none", aug=True, ref="AUG", cnn_seed_offset=3000),
+    "AUG bf16 init4": dict(
+        form="none", aug=True, ref="AUG bf16", cnn=dict(precision="bf16"), cnn_seed_offset=3000
+    ),
     "VAE vae1000": dict(
         form="nested", ref="CNN", cnn=NEST, vae=dict(min_steps=1000, max_epochs=1000)
     ),
