@@ -371,6 +371,8 @@ class CNNClassifier(NeuralNetClassifier):
                 f"X holds images of shape {nd_shape} but {type(self).__name__} was "
                 f"fitted on images of shape {self.image_shape_}."
             )
+        # pandas may hand over read-only arrays, which torch warns about sharing.
+        X = np.require(X, requirements="W")
         Xt = torch.as_tensor(X, dtype=torch.float32).reshape(len(X), *self.image_shape_)
         return Xt.to(self._device, memory_format=torch.channels_last)
 

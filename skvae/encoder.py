@@ -51,7 +51,8 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     image_shape : "auto", None or tuple of int, default="auto"
         How to read a row, as in :class:`VAEOversampler`: ``"auto"`` reads rows
         as square one-channel images when ``n_features`` is the square of an
-        even number and the data lie in [0, 1], as tabular features otherwise.
+        even number of at least 8 and the data lie in [0, 1], as tabular
+        features otherwise.
     vae : {"auto", "conv", "mlp"} or callable, default="auto"
         The network, as in :class:`VAEOversampler`.
     beta : float, default=1.0
@@ -178,6 +179,13 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         """
         check_is_fitted(self, "vae_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        if self.vae_.likelihood == "bernoulli" and len(X) and (X.min() < 0 or X.max() > 1):
+            # fit refused such data; codes of it would be silently meaningless.
+            raise ValueError(
+                "This VAEEncoder was fitted on data in [0, 1] (a Bernoulli likelihood); "
+                f"X spans [{X.min():.4g}, {X.max():.4g}]. Scale it as the training data "
+                "were, e.g. divide 8-bit images by 255."
+            )
         data = X.astype(np.float32)
         if self._scaler is not None:
             mean, scale = self._scaler
@@ -207,7 +215,8 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
                 f"got {Z.shape}."
             )
         with torch.inference_mode():
-            out = self.vae_.generate(torch.as_tensor(Z)).reshape(len(Z), -1).numpy()
+            out = self.vae_.generate(torch.as_tensor(Z)).reshape(len(Z), self.n_features_in_)
+        out = out.numpy()
         if self._scaler is not None:
             mean, scale = self._scaler
             out = out * scale + mean

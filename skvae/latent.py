@@ -155,4 +155,5 @@ def make_latent_sampler(spec) -> BaseEstimator:
         )
     from sklearn.base import clone
 
-    return clone(spec)
+    # safe=False: a plain object with fit/sample (no get_params) is deep-copied.
+    return clone(spec, safe=False)

@@ -26,7 +26,7 @@ import torch
 from sklearn.base import clone
 from sklearn.metrics import get_scorer
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 __all__ = [
     "class_consistency",
@@ -76,7 +76,8 @@ def class_consistency(reference, X_generated, y_generated) -> float:
     0.96
     """
     check_is_fitted(reference)
-    y_generated = np.asarray(y_generated)
+    # A (n, 1) column would broadcast against predict's (n,) into an n x n match.
+    y_generated = column_or_1d(y_generated, warn=True)
     if len(y_generated) != len(X_generated):
         raise ValueError(
             f"X_generated has {len(X_generated)} rows but y_generated has {len(y_generated)}."

@@ -36,6 +36,11 @@ _IMBLEARN_STRATEGIES = {"auto", "minority", "not minority", "not majority", "all
 _MIN_AUTO_SIDE = 8
 
 
+def _looks_like_pixels(X: np.ndarray) -> bool:
+    """Whole numbers in [0, 255] beyond 1: probably unscaled 8-bit pixels."""
+    return bool(X.min() >= 0 and 1 < X.max() <= 255 and np.all(np.mod(X, 1) == 0))
+
+
 class VAEOversampler(BaseOverSampler):
     """Over-sample every class with its own variational auto-encoder.
 
@@ -308,6 +313,9 @@ class VAEOversampler(BaseOverSampler):
         Use :meth:`fit_resample`; ``fit`` exists for imbalanced-learn's API.
         """
         X, y, _ = self._check_X_y(X, y)
+        # No VAEs are trained here: drop an earlier fit_resample's, so that
+        # sample() cannot answer with models of other data.
+        self._forget_fit()
         self.sampling_strategy_ = self._sampling_targets(y)
         return self
 
@@ -326,7 +334,8 @@ class VAEOversampler(BaseOverSampler):
         -------
         X_resampled : array-like of shape (n_samples_new, n_features)
             The original rows first, then the generated rows class by class in
-            sorted class order; same container and dtype as ``X``.
+            sorted class order; same container as ``X``. float32 ``X`` stays
+            float32, any other dtype (e.g. uint8 pixels) comes back float64.
         y_resampled : array-like of shape (n_samples_new,)
             The matching labels.
         """
@@ -357,7 +366,14 @@ class VAEOversampler(BaseOverSampler):
             With a ``filter_threshold``, the rows the real-data classifier
             accepts (see the parameter).
         """
-        check_is_fitted(self, "vaes_")
+        check_is_fitted(
+            self,
+            "vaes_",
+            msg=(
+                "This %(name)s has no trained VAEs: call fit_resample first (fit only "
+                "validates the input, as in imbalanced-learn)."
+            ),
+        )
         if class_label not in self.vaes_:
             if class_label in self.classes_:
                 shown = getattr(class_label, "item", lambda: class_label)()
@@ -372,6 +388,8 @@ class VAEOversampler(BaseOverSampler):
             raise ValueError(
                 f"Unknown class {class_label!r}; the fitted classes are {self.classes_.tolist()}."
             )
+        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool):
+            raise TypeError(f"n_samples must be an integer, got {n_samples!r}.")
         n_samples = int(n_samples)
         if n_samples < 0:
             raise ValueError(f"n_samples must be >= 0, got {n_samples}.")
@@ -414,6 +432,8 @@ class VAEOversampler(BaseOverSampler):
 
     def _decode_draws(self, n_samples: int, class_label, rng) -> np.ndarray:
         """``n_samples`` new rows of one class, as ``generation`` says."""
+        if n_samples == 0:  # draws nothing, so the generator's stream is untouched
+            return np.empty((0, self.n_features_in_), dtype=np.float32)
         if self.generation == "residual":
             out = self._residual_draws(n_samples, class_label, rng)
         else:
@@ -458,6 +478,25 @@ class VAEOversampler(BaseOverSampler):
         return tags
 
     # ------------------------------------------------------------ internals
+    #: What a fit_resample learns, dropped by the next fit or fit_resample; some
+    #: (``anchors_``, ``filter_acceptance_``) exist only with some parameters.
+    _FITTED = (
+        "image_shape_",
+        "classes_",
+        "vaes_",
+        "histories_",
+        "scalers_",
+        "latent_samplers_",
+        "pretrain_history_",
+        "anchors_",
+        "filter_",
+        "filter_acceptance_",
+    )
+
+    def _forget_fit(self) -> None:
+        for name in self._FITTED:
+            self.__dict__.pop(name, None)
+
     def _check_X_y(self, X, y, accept_sparse=None):
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
         X, y = validate_data(
@@ -497,8 +536,18 @@ class VAEOversampler(BaseOverSampler):
             side = square_side(n_features)
             # Below 8 x 8 (scikit-learn's digits) a square count of features in
             # [0, 1] is far more likely a min-max scaled table than an image.
-            if side is not None and side % 2 == 0 and side >= _MIN_AUTO_SIDE and in_unit:
-                return (1, side, side)
+            if side is not None and side % 2 == 0 and side >= _MIN_AUTO_SIDE:
+                if in_unit:
+                    return (1, side, side)
+                if _looks_like_pixels(X):
+                    warnings.warn(
+                        f"X has {side}x{side} features of whole numbers in [0, 255], like "
+                        "8-bit images, but image_shape='auto' reads images only from data "
+                        "in [0, 1]: X is treated as a table (MLP VAE). Divide by 255 to "
+                        "treat it as images, or set image_shape=None to silence this.",
+                        UserWarning,
+                        stacklevel=4,
+                    )
             return None
         shape = resolve_image_shape(self.image_shape, n_features)
         if shape[1] % 2 or shape[2] % 2:
@@ -540,7 +589,10 @@ class VAEOversampler(BaseOverSampler):
         if kind == "conv":
             if image_shape is None:
                 raise ValueError(
-                    "vae='conv' needs image data: set image_shape=(C, H, W) (data in [0, 1])."
+                    "vae='conv' needs image data: set image_shape=(C, H, W) with data in "
+                    f"[0, 1] (image_shape={self.image_shape!r} read X's {n_features} "
+                    "features as a table; 'auto' needs a square, even side of at least "
+                    f"{_MIN_AUTO_SIDE} and values in [0, 1])."
                 )
             return ConvVAE(image_shape, self.latent)
         return MLPVAE(n_features, self.latent)
@@ -556,6 +608,7 @@ class VAEOversampler(BaseOverSampler):
             )
         rng = np.random.RandomState(draw_seed(self.random_state))
         device = resolve_device(self.device)
+        self._forget_fit()
         self.image_shape_ = self._resolve_image_shape(X)
         self.classes_ = np.unique(y)
         self.vaes_, self.histories_, self.scalers_, self.latent_samplers_ = {}, {}, {}, {}
@@ -576,8 +629,6 @@ class VAEOversampler(BaseOverSampler):
         if not (self.batched and self._fit_classes_batched(X, y, seeds, device, init_state)):
             for label, seed in seeds.items():
                 self._fit_class(label, X[y == label], seed, device, init_state)
-        if hasattr(self, "anchors_"):  # from an earlier fit
-            del self.anchors_
         if self.generation == "residual":
             self.anchors_ = {}
             for label in self.vaes_:

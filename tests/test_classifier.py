@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -187,6 +188,17 @@ def test_string_labels_and_image_arrays(small_digits):
         clf.predict(X.reshape(-1, 4, 16))
     with pytest.raises(ValueError, match="64 features"):
         clf.predict(X[:, :63])
+
+
+def test_read_only_input_trains_without_warnings(small_digits):
+    X, y = small_digits
+    X = X.astype(np.float32)
+    X.setflags(write=False)  # as pandas may hand over its values
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        clf = CNNClassifier(max_epochs=1, **SMALL).fit(X, y)
+        assert clf.predict(X).shape == y.shape
+    assert not X.flags.writeable  # the caller's array is left as it was
 
 
 def test_image_shape_parameter(small_digits):

@@ -49,3 +49,11 @@ def test_same_seed_same_codes(small_digits):
     a = VAEEncoder(max_epochs=3, random_state=1).fit(X).transform(X)
     b = VAEEncoder(max_epochs=3, random_state=1).fit(X).transform(X)
     np.testing.assert_array_equal(a, b)
+
+
+def test_transform_refuses_data_outside_the_fitted_range(small_digits):
+    X, _ = small_digits
+    enc = VAEEncoder(max_epochs=2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"X spans \[0, 255\]"):
+        enc.transform(X * 255)
+    assert enc.inverse_transform(np.zeros((0, 2))).shape == (0, 64)

@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 import pytest
+from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -55,6 +56,11 @@ def test_class_consistency(blobs):
     assert class_consistency(ref, X, 1 - y) == 0.0  # every sample labelled as the other class
     with pytest.raises(ValueError, match="rows"):
         class_consistency(ref, X, y[:3])
+    # A label column is read as 1-D, not broadcast into an n x n comparison.
+    with pytest.warns(DataConversionWarning):
+        assert class_consistency(ref, X, y.reshape(-1, 1)) == 1.0
+    with pytest.raises(ValueError, match="1d array"):
+        class_consistency(ref, X, np.stack([y, y], axis=1))
 
 
 def test_train_synthetic_test_real(blobs):

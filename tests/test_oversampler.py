@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from collections import Counter
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 
 from skvae import VAEOversampler
 from skvae.latent import GaussianMixtureSampler, PriorSampler, UniformSampler
@@ -402,3 +404,90 @@ def test_bf16_precision_trains_like_fp32(small_digits):
     assert runs["bf16"] == pytest.approx(runs["fp32"], rel=0.05)
     with pytest.raises(ValueError, match="precision"):
         VAEOversampler(precision="fp16").fit_resample(X, y)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"image_shape": None}, {"generation": "residual"}, {"filter_threshold": 0.1}],
+    ids=["image", "tabular", "residual", "filter"],
+)
+def test_sample_zero_rows_is_an_empty_array(small_digits, extra):
+    X, y = small_digits
+    s = VAEOversampler(**FAST, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # 2-epoch VAEs miss the filter's bar
+        s.fit_resample(X, y)
+        out = s.sample(0, 3, random_state=0)
+        assert out.shape == (0, 64) and out.dtype == np.float32
+        assert s.sample(5, 3, random_state=0).shape == (5, 64)
+
+
+def test_sample_needs_an_integer_count(small_digits):
+    X, y = small_digits
+    s = VAEOversampler(**FAST)
+    s.fit_resample(X, y)
+    assert s.sample(np.int64(2), 0).shape == (2, 64)
+    for bad in (2.7, "3", True):
+        with pytest.raises(TypeError, match="n_samples must be an integer"):
+            s.sample(bad, 0)
+    with pytest.raises(ValueError, match=">= 0"):
+        s.sample(-1, 0)
+
+
+def test_fit_trains_nothing_and_drops_an_earlier_fit_resample(small_digits):
+    X, y = small_digits
+    s = VAEOversampler(**FAST)
+    with pytest.raises(NotFittedError, match="call fit_resample"):
+        s.fit(X, y).sample(2, 1)
+    s.fit_resample(X, y)
+    assert s.sample(2, 1).shape == (2, 64)
+    # fit on other data: the old VAEs (64 features) must not answer for it.
+    s.fit(X[:, :16], y)
+    assert s.n_features_in_ == 16 and not hasattr(s, "vaes_") and not hasattr(s, "classes_")
+    with pytest.raises(NotFittedError, match="call fit_resample"):
+        s.sample(2, 1)
+
+
+def test_refit_without_filter_drops_filter_results(small_digits):
+    X, y = small_digits
+    s = VAEOversampler(filter_threshold=0.1, **FAST)
+    s.fit_resample(X, y)
+    assert set(s.filter_acceptance_) == set(range(10))
+    s.set_params(filter_threshold=None).fit_resample(X, y)
+    assert s.filter_ is None and not hasattr(s, "filter_acceptance_")
+
+
+def test_custom_latent_sampler_without_get_params(small_digits):
+    X, y = small_digits
+
+    class FixedCode:  # the documented protocol only: fit(codes), sample(n, rng)
+        def fit(self, codes):
+            self.d = codes.shape[1]
+            return self
+
+        def sample(self, n, rng):
+            return np.zeros((n, self.d))
+
+    spec = FixedCode()
+    s = VAEOversampler(latent_sampler=spec, **FAST)
+    s.fit_resample(X, y)
+    assert s.latent_samplers_[0] is not spec and s.latent_samplers_[0].d == 2
+    assert not hasattr(spec, "d")  # the parameter is left untouched
+    out = s.sample(3, 0)
+    np.testing.assert_array_equal(out[0], out[2])  # every row decodes the same code
+
+
+def test_unscaled_pixels_warn_and_stay_tabular(small_digits):
+    X, y = small_digits
+    pixels = np.round(X * 255).astype(np.uint8)
+    s = VAEOversampler(**FAST)
+    with pytest.warns(UserWarning, match="Divide by 255"):
+        X_res, _ = s.fit_resample(pixels, y)
+    assert s.image_shape_ is None and X_res.dtype == np.float64
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="64 features as a table"):
+        VAEOversampler(vae="conv", **FAST).fit_resample(pixels, y)
+    # Scaled data or image_shape=None: no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        VAEOversampler(image_shape=None, **FAST).fit_resample(pixels, y)
+        VAEOversampler(**FAST).fit_resample(X, y)
