@@ -76,8 +76,9 @@ class VAEOversampler(BaseOverSampler):
         rows as square one-channel images when ``n_features`` is the square of an
         even number of at least 8 and every value lies in [0, 1] (MNIST's 784,
         digits' 64), and as tabular features otherwise: 16 or 36 min-max scaled
-        features stay a table, not a 4 x 4 or 6 x 6 image. ``None`` always means
-        tabular.
+        features stay a table, not a 4 x 4 or 6 x 6 image; unscaled 8-bit pixels
+        (whole numbers in [0, 255]) stay a table too, with a warning. ``None``
+        always means tabular.
     vae : {"auto", "conv", "mlp"} or callable, default="auto"
         The network. ``"conv"`` is the paper's :class:`~skvae.nn.ConvVAE`
         (needs an image shape), ``"mlp"`` an :class:`~skvae.nn.MLPVAE` with a
