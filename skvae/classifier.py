@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -30,6 +33,32 @@ from ._utils import (
     square_side,
 )
 from .nn import PaperCNN
+
+
+@contextlib.contextmanager
+def _noting_ctrl_c():
+    """Record a Ctrl-C (SIGINT) while the block runs; yields a dict with ``"hit"``.
+
+    skorch's training loop swallows ``KeyboardInterrupt``, the signal callbacks
+    use to end training, so a user's Ctrl-C would end ``fit`` as if it had
+    finished. Only a handler sees the difference. Python delivers signals to the
+    main thread only; elsewhere, or where SIGINT is ignored, nothing is recorded.
+    """
+    noted = {"hit": False}
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield noted
+        return
+
+    def handler(signum, frame):
+        noted["hit"] = True
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _TensorData(torch.utils.data.Dataset):
@@ -216,6 +245,13 @@ class CNNClassifier(NeuralNetClassifier):
         ``oversampler``).
     module_ : torch.nn.Module
         The trained network; ``history_`` holds skorch's training history.
+
+    Notes
+    -----
+    Ctrl-C during ``fit`` stops training and raises ``KeyboardInterrupt``
+    (after the best epoch so far is restored). Plain skorch would return from
+    ``fit`` with the half-trained network, so a grid search or
+    ``skvae reproduce`` would go on and keep that network's scores.
 
     Examples
     --------
@@ -495,8 +531,12 @@ class CNNClassifier(NeuralNetClassifier):
         self._n_updates = 0
         self._synthetic_live = getattr(self, "_synthetic", None) is not None
         try:
-            with seeded_torch(int(seeds[3])):  # dropout draws from torch's global RNG
+            with _noting_ctrl_c() as ctrl_c, seeded_torch(int(seeds[3])):
+                # (seeded_torch: dropout draws from torch's global RNG)
                 super().partial_fit(Xt, yt, **fit_params)
+            if ctrl_c["hit"]:
+                # Half-trained: stop the caller (a grid, a search) too.
+                raise KeyboardInterrupt("CNNClassifier.fit was interrupted")
         finally:
             del self._generators  # torch generators do not pickle
             self.__dict__.pop("_synthetic", None)  # generated rows are not kept

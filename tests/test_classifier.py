@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import signal
 import warnings
 
 import numpy as np
@@ -11,6 +13,7 @@ import torch
 from imblearn.pipeline import Pipeline
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
+from skorch.callbacks import Callback
 
 from skvae import CNNClassifier, RandomAffine, VAEOversampler
 from skvae.nn import PaperCNN
@@ -199,6 +202,32 @@ def test_read_only_input_trains_without_warnings(small_digits):
         clf = CNNClassifier(max_epochs=1, **SMALL).fit(X, y)
         assert clf.predict(X).shape == y.shape
     assert not X.flags.writeable  # the caller's array is left as it was
+
+
+class _CtrlCAtEpoch(Callback):
+    """Sends this process a SIGINT at the end of epoch ``at``, as Ctrl-C would."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_stops_fit_instead_of_returning_a_half_trained_net(small_digits):
+    X, y = small_digits
+    before = signal.getsignal(signal.SIGINT)
+    clf = CNNClassifier(
+        max_epochs=50, patience=50, callbacks=[("ctrl_c", _CtrlCAtEpoch(2))], **SMALL
+    )
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert len(clf.history) == 2  # it stopped there, and said so
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
+    # Early stopping, which skorch also signals by KeyboardInterrupt, still just ends fit.
+    fitted = CNNClassifier(max_epochs=50, patience=1, **SMALL).fit(X, y)
+    assert fitted.n_epochs_ < 50
 
 
 def test_image_shape_parameter(small_digits):

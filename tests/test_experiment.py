@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +187,23 @@ def test_run_grid_writes_every_cell(loky_run):
             assert row["n_generated"] == 20 and row["vae_epochs"] >= 1
         else:
             assert row["latent"] is None and row["n_generated"] == 0
+
+
+def test_ctrl_c_in_a_cell_saves_nothing_and_stops_the_run(tmp_path, monkeypatch):
+    # In-process (n_jobs=1): skorch alone would swallow the interrupt and the
+    # half-trained cell would be saved as finished.
+    start_epoch = CNNClassifier.on_epoch_begin
+
+    def ctrl_c_at_epoch_2(self, net, **kwargs):
+        if len(net.history) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return start_epoch(self, net, **kwargs)
+
+    monkeypatch.setattr(CNNClassifier, "on_epoch_begin", ctrl_c_at_epoch_2)
+    cells = [c for c in make_cells("digits", [20], [2], seeds=2) if c.condition == "CNN"]
+    run = run_grid(cells, tmp_path, TINY, n_jobs=1, progress=False)
+    assert run.interrupted and run.n_computed == 0 and not run.failures
+    assert not _mtimes(tmp_path) and not list(tmp_path.glob("cells/*.tmp"))
 
 
 def test_run_grid_resumes_and_recomputes_only_missing_cells(loky_run, tmp_path):
