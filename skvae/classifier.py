@@ -443,11 +443,7 @@ class CNNClassifier(NeuralNetClassifier):
         -------
         self
         """
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            {k: getattr(self, k) for k in self._parameter_constraints},
-            caller_name=type(self).__name__,
-        )
+        self._validate_constraints()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -480,6 +476,34 @@ class CNNClassifier(NeuralNetClassifier):
         self.best_epoch_ = early.best_epoch_ if restored else len(self.history)
         self.n_epochs_ = len(self.history)
         return self
+
+    def _validate_constraints(self) -> None:
+        # Not skorch's _validate_params, which checks parameter names after initialize.
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {k: getattr(self, k) for k in self._parameter_constraints},
+            caller_name=type(self).__name__,
+        )
+
+    def _check_settings(self, image_shape: tuple[int, ...], n_classes: int) -> None:
+        """Raise on settings no ``fit`` could run with, before any training.
+
+        Builds a clone's network and optimiser for images of ``image_shape``:
+        catches bad values, an unavailable device and misspelt parameters
+        (``module__*``, ``optimizer__*`` and others skorch checks), and checks
+        the ``oversampler``'s settings too. For runs of many fits, such as
+        ``skvae reproduce``, which would otherwise fail in every one.
+        """
+        probe = clone(self)
+        probe._validate_constraints()
+        probe._device = resolve_device(probe.device)
+        probe.image_shape_ = tuple(image_shape)
+        probe._n_classes = int(n_classes)
+        probe.initialize()
+        if hasattr(probe.oversampler, "_check_settings"):
+            probe.oversampler._check_settings()
+        elif hasattr(probe.oversampler, "_validate_params"):
+            probe.oversampler._validate_params()
 
     def partial_fit(self, X, y, classes=None, **fit_params) -> CNNClassifier:
         """Continue training a fitted network on ``X, y`` (``fit`` if unfitted).

@@ -188,13 +188,24 @@ def _build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     rpt = commands.add_parser(
-        "report", help="rewrite the tables and figures from an existing results.csv"
+        "report",
+        help="rewrite the tables and figures from an existing results.csv",
+        description="Rewrite the tables and figures from DIR/results.csv, which covers "
+        "the grid of the last `skvae reproduce` into DIR. With --from-cells, first "
+        "rebuild results.csv from every finished cell in DIR/cells, e.g. after growing "
+        "a run size by size or seed by seed.",
     )
     rpt.add_argument(
         "--out",
         metavar="DIR",
         default="skvae-results",
         help="folder holding results.csv (default: ./skvae-results)",
+    )
+    rpt.add_argument(
+        "--from-cells",
+        action="store_true",
+        help="rebuild results.csv from all finished cells in DIR/cells first (refused "
+        "if two cells share a grid point, i.e. runs with other settings were mixed)",
     )
     return parser
 
@@ -266,12 +277,21 @@ def _conditions(args: argparse.Namespace) -> list[str]:
 
 def _report(args: argparse.Namespace) -> int:
     from .experiment import make_reports
+    from .experiment.grid import results_from_cells
 
     results = Path(args.out) / "results.csv"
-    if not results.exists():
-        print(f"No {results}; run `skvae reproduce --out {args.out}` first.", file=sys.stderr)
+    try:
+        if args.from_cells:
+            n_cells = results_from_cells(args.out)
+            print(f"  results    {results} ({n_cells} cells)")
+        elif not results.exists():
+            print(f"No {results}; run `skvae reproduce --out {args.out}` first.", file=sys.stderr)
+            return 2
+        paths = make_reports(args.out)
+    except (ValueError, OSError) as exc:  # a malformed results.csv, mixed or missing cells
+        print(f"skvae report: error: {exc}", file=sys.stderr)
         return 2
-    for name, path in make_reports(args.out).items():
+    for name, path in paths.items():
         print(f"  {name:<11} {path}")
     return 0
 

@@ -494,6 +494,11 @@ class VAEOversampler(BaseOverSampler):
         "filter_acceptance_",
     )
 
+    def _check_settings(self) -> None:
+        """Raise on settings no fit could run with (values, device), before training."""
+        self._validate_params()
+        resolve_device(self.device)
+
     def _forget_fit(self) -> None:
         for name in self._FITTED:
             self.__dict__.pop(name, None)

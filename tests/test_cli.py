@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -64,14 +65,42 @@ def test_reproduce_in_process_then_resume_as_a_subprocess(tmp_path, capsys):
     assert "8 cells: 0 computed, 8 reused, 0 failed" in done.stdout
     assert _cell_mtimes(out) == before
 
+    # results.csv covers the last command's grid; no VAE cell, so no old fig2.png
+    assert main(["reproduce", "--out", str(out), *TINY_ARGS, "--conditions", "CNN"]) == 0
+    assert "fig2.png not written" in capsys.readouterr().out
+    assert len(_csv_rows(out)) == 2 and not (out / "fig2.png").exists()
+    # ... and report --from-cells gathers every finished cell again
+    assert main(["report", "--out", str(out), "--from-cells"]) == 0
+    assert "(8 cells)" in capsys.readouterr().out
+    assert len(_csv_rows(out)) == 8 and (out / "fig2.png").exists()
+
     # a changed VAE parameter recomputes the VAE cells only
     changed = [a if a != "max_epochs=2" else "max_epochs=1" for a in TINY_ARGS]
     assert main(["reproduce", "--out", str(out), *changed]) == 0
     assert "8 cells: 4 computed, 4 reused" in capsys.readouterr().out
+    # now two settings share cells/: one table must not mix them
+    assert main(["report", "--out", str(out), "--from-cells"]) == 2
+    assert "same grid point" in capsys.readouterr().err
+    assert len(_csv_rows(out)) == 8  # the last run's rows, untouched
 
     (out / "table2.md").unlink()
     assert main(["report", "--out", str(out)]) == 0
     assert (out / "table2.md").stat().st_size > 0
+
+    # a cut-off results.csv: one line naming the problem
+    text = (out / "results.csv").read_text()
+    (out / "results.csv").write_text(text[: text.rindex(",")])
+    assert main(["report", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "line 9" in err and "fields" in err and err.count("\n") == 1
+    (out / "results.csv").write_text("a,b\n1,2\n")
+    assert main(["report", "--out", str(out)]) == 2
+    assert "lacks the column(s)" in capsys.readouterr().err
+
+
+def _csv_rows(out: Path) -> list[dict]:
+    with open(out / "results.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def test_usage_errors(tmp_path, capsys):
@@ -82,6 +111,28 @@ def test_usage_errors(tmp_path, capsys):
     assert main(["report", "--out", str(tmp_path / "nothing")]) == 2
     with pytest.raises(SystemExit):
         main(["reproduce", "--conditions", "GAN"])
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--seeds", "0"], "seeds must be a positive"),
+        (["--latents", "0"], "'latent' parameter"),
+        (["--cnn-param", "foo=1"], "unexpected argument.*foo"),
+        (["--cnn-param", "max_epochs=abc"], "'max_epochs' parameter"),
+        (["--cnn-param", "module__foo=2"], "unexpected keyword argument 'foo'"),
+        (["--vae-param", "patience=-1"], "'patience' parameter"),
+        (["--aug-param", "foo=1"], "unexpected keyword argument 'foo'"),
+        (["--synthetic-param", "form=foo"], "synthetic form"),
+    ],
+)
+def test_bad_settings_fail_once_before_any_cell(tmp_path, capsys, extra, match):
+    # One line and exit 2, not a traceback per cell.
+    argv = ["reproduce", "--out", str(tmp_path), *TINY_ARGS, *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert re.search(match, err) and "Traceback" not in err and err.count("\n") == 1
+    assert not list(tmp_path.glob("cells/*.json")) and not (tmp_path / "results.csv").exists()
 
 
 def test_key_value_parsing():

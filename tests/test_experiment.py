@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -250,17 +251,32 @@ def test_run_grid_on_dask_matches_loky(loky_run, tmp_path):
     assert _scores(dask_run.rows) == _scores(run.rows)
 
 
-def test_a_failing_cell_is_reported_and_not_saved(tmp_path):
+def test_a_failing_cell_is_reported_and_not_saved(tmp_path, monkeypatch):
+    run_cell = grid.run_cell
+
+    def vae_cells_fail(cell, *args, **kwargs):
+        if cell.condition == "VAE":
+            raise RuntimeError("the VAE diverged")
+        return run_cell(cell, *args, **kwargs)
+
+    monkeypatch.setattr(grid, "run_cell", vae_cells_fail)
+    cells = make_cells("digits", [20], [2], ["CNN", "VAE"], seeds=1)
+    with pytest.warns(RuntimeWarning, match="failed"):
+        run = run_grid(cells, tmp_path, TINY, progress=False)
+    assert list(run.failures) == ["digits-n20-VAE-z2-s0"]
+    assert "the VAE diverged" in run.failures["digits-n20-VAE-z2-s0"]
+    assert run.n_computed == 1 and [r["condition"] for r in run.rows] == ["CNN"]
+    assert len(_mtimes(tmp_path)) == 1
+
+
+def test_bad_settings_fail_once_before_any_cell(tmp_path):
     config = ExperimentConfig(
         vae_params=dict(beta=-1.0), cnn_params=TINY.cnn_params, test_size_per_class=10
     )
     cells = make_cells("digits", [20], [2], ["CNN", "VAE"], seeds=1)
-    with pytest.warns(RuntimeWarning, match="failed"):
-        run = run_grid(cells, tmp_path, config, progress=False)
-    assert list(run.failures) == ["digits-n20-VAE-z2-s0"]
-    assert "beta" in run.failures["digits-n20-VAE-z2-s0"]
-    assert run.n_computed == 1 and [r["condition"] for r in run.rows] == ["CNN"]
-    assert len(_mtimes(tmp_path)) == 1
+    with pytest.raises(ValueError, match="'beta' parameter"):
+        run_grid(cells, tmp_path, config, progress=False)
+    assert not _mtimes(tmp_path)
 
 
 def test_impossible_size_fails_once_before_any_cell(tmp_path):
@@ -289,6 +305,20 @@ def test_figure2_from_stored_samples(loky_run, tmp_path):
     assert path.stat().st_size > 0
     with pytest.raises(ValueError, match="No generated"):
         plot_generated({}, tmp_path / "none.png")
+
+
+def test_damaged_samples_are_skipped_with_a_warning(loky_run, tmp_path):
+    _, out, run = loky_run
+    shutil.copytree(out / "cells", tmp_path / "cells")
+    first = load_cell_samples(run.rows, tmp_path)[2]
+    assert first["seed"] == 0
+    damaged = [r for r in run.rows if r["condition"] == "VAE" and r["seed"] == 0][0]
+    path = tmp_path / "cells" / f"{damaged['key']}.samples.npz"
+    path.write_bytes(path.read_bytes()[:100])  # a cut-off copy
+    with pytest.warns(RuntimeWarning, match="Skipping unreadable samples"):
+        samples = load_cell_samples(run.rows, tmp_path)
+    # the next cell in order: AUG+VAE of seed 0 (same VAEs), not a failure
+    assert samples[2]["seed"] == 0 and samples[2]["X"].shape == first["X"].shape
 
 
 def test_mosaic_layout():
@@ -435,3 +465,9 @@ def test_paper_values_have_sources():
     assert paper_value("mnist", 250, "VAE best") == 95.9
     assert paper_value("mnist", 100, "CNN") is None
     assert all(v.source for v in PAPER_F1.values())
+
+
+def test_make_cells_needs_a_seed():
+    for seeds in (0, -1, []):
+        with pytest.raises(ValueError, match="seeds must be a positive"):
+            make_cells("digits", [20], [2], seeds=seeds)

@@ -162,7 +162,7 @@ def make_reports(out_dir: str | os.PathLike, *, rows: list[dict] | None = None) 
     dict
         Name -> path of each file written; ``fig2`` only if a VAE cell has
         stored samples, ``fig3`` only with rows of the augmentation-strength
-        conditions.
+        conditions (an older ``fig2.png`` or ``fig3.png`` is removed otherwise).
     """
     out_dir = Path(out_dir)
     rows = read_results(out_dir / "results.csv") if rows is None else rows
@@ -170,6 +170,8 @@ def make_reports(out_dir: str | os.PathLike, *, rows: list[dict] | None = None) 
     samples = load_cell_samples(rows, out_dir)
     if samples:
         paths["fig2"] = plot_generated(samples, out_dir / "fig2.png")
+    else:  # an earlier grid's figure would pass for this one's
+        (out_dir / "fig2.png").unlink(missing_ok=True)
     return paths
 
 

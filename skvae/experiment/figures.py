@@ -8,6 +8,8 @@ shows exactly the generators of the experiment and needs no extra training.
 from __future__ import annotations
 
 import os
+import warnings
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -60,7 +62,7 @@ def load_cell_samples(
         ``X`` in [0, 1]. Empty if no VAE cell has samples.
     """
     out_dir = Path(out_dir)
-    best: dict[int, tuple] = {}
+    candidates: dict[int, list[tuple]] = {}
     for row in rows:
         if row["condition"] not in _VAE_CONDITIONS or row.get("latent") in (None, ""):
             continue
@@ -73,19 +75,32 @@ def load_cell_samples(
             _VAE_CONDITIONS.index(row["condition"]),
         )
         path = out_dir / "cells" / f"{row['key']}.samples.npz"
-        if path.exists() and (latent not in best or rank < best[latent][0]):
-            best[latent] = (rank, path, row)
+        if path.exists():
+            candidates.setdefault(latent, []).append((rank, str(path), row))
     samples = {}
-    for latent, (_, path, row) in sorted(best.items()):
-        with np.load(path) as data:
+    for latent, ranked in sorted(candidates.items()):
+        for _, path, row in sorted(ranked, key=lambda item: item[:2]):
+            try:
+                with np.load(path) as data:
+                    X, y = data["X"].astype(np.float32) / 255.0, data["y"]
+                    image_shape = tuple(int(s) for s in data["image_shape"])
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+                # A damaged copy must not block the tables for good: take the next cell.
+                warnings.warn(
+                    f"Skipping unreadable samples {path} ({type(exc).__name__}: {exc}).",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                continue
             samples[latent] = {
-                "X": data["X"].astype(np.float32) / 255.0,
-                "y": data["y"],
-                "image_shape": tuple(int(s) for s in data["image_shape"]),
+                "X": X,
+                "y": y,
+                "image_shape": image_shape,
                 "size": int(row["size"]),
                 "seed": int(row["seed"]),
                 "dataset": row["dataset"],
             }
+            break
     return samples
 
 

@@ -76,6 +76,7 @@ __all__ = [
     "make_cv",
     "make_pipeline",
     "read_cells",
+    "results_from_cells",
     "run_cell",
     "run_grid",
     "write_results",
@@ -310,7 +311,10 @@ def make_cells(
     >>> len(cells), cells[0].name
     (6, 'digits-n50-CNN-zNA-s0')
     """
+    given = seeds
     seeds = range(int(seeds)) if isinstance(seeds, (int, np.integer)) else seeds
+    if not len(seeds):
+        raise ValueError(f"seeds must be a positive count or a non-empty list, got {given!r}.")
     conditions = list(dict.fromkeys(conditions))
     latents = list(dict.fromkeys(int(z) for z in latents))
     cells = []
@@ -737,6 +741,46 @@ def read_cells(out_dir: str | os.PathLike) -> list[dict]:
     return rows
 
 
+def results_from_cells(out_dir: str | os.PathLike) -> int:
+    """Rewrite ``out_dir/results.csv`` from every finished cell in ``out_dir/cells``.
+
+    ``skvae reproduce`` writes the rows of its own grid only; this gathers the
+    cells of several runs into one folder's tables (``skvae report
+    --from-cells``).
+
+    Parameters
+    ----------
+    out_dir : path-like
+
+    Returns
+    -------
+    int
+        Number of rows written.
+
+    Raises
+    ------
+    ValueError
+        If there is no finished cell, or two cells share a grid point
+        (dataset, size, latent, condition, seed): cells of runs with other
+        settings, which one table must not mix.
+    """
+    rows = read_cells(out_dir)
+    if not rows:
+        raise ValueError(f"No finished cell in {Path(out_dir) / 'cells'}.")
+    seen: dict[tuple, str] = {}
+    for row in rows:
+        point = tuple(row[k] for k in ("dataset", "size", "latent", "condition", "seed"))
+        if point in seen:
+            raise ValueError(
+                f"Cells {seen[point]} and {row['key']} are the same grid point with other "
+                "settings (runs with different parameters in one folder); move one "
+                "run's cells elsewhere."
+            )
+        seen[point] = row["key"]
+    write_results(rows, Path(out_dir) / "results.csv")
+    return len(rows)
+
+
 def _sort_key(row: Mapping[str, Any]) -> tuple:
     condition = row["condition"]
     order = ALL_CONDITIONS.index(condition) if condition in ALL_CONDITIONS else len(ALL_CONDITIONS)
@@ -871,6 +915,7 @@ def run_grid(
         for name in {cell.dataset for cell in todo}:
             load_dataset(name, config.data_home)
         _check_splits(todo, config)
+        _check_settings(todo, config, params)
     if todo:
         _run_todo(todo, run, out_dir, config, params, inputs, n_jobs, backend, scheduler, progress)
     run.rows.sort(key=_sort_key)
@@ -923,6 +968,35 @@ def _check_splits(cells: Iterable[Cell], config: ExperimentConfig) -> None:
             size, 0, test_size_per_class=config.test_size(dataset), test_mask=data.test_mask
         )
         next(cv.split(data.data, data.target))
+
+
+def _check_settings(cells: Iterable[Cell], config: ExperimentConfig, params: Mapping) -> None:
+    """Fail early, once, on estimator settings no cell could run with.
+
+    A misspelt or invalid ``--cnn-param`` would otherwise fail in every cell,
+    each with its own traceback.
+    """
+    for dataset, condition, latent in sorted(
+        {(c.dataset, c.condition, c.latent) for c in cells}, key=str
+    ):
+        data = load_dataset(dataset, config.data_home)
+        pipe = make_pipeline(
+            condition,
+            latent,
+            random_state=0,
+            image_shape=tuple(data.image_shape),
+            vae_params=params["vae"],
+            cnn_params=params["cnn"],
+            augment_params=params["augment"],
+            synthetic_params=params.get("synthetic"),
+        )
+        for name, step in pipe.steps:
+            if name == "cnn":
+                step._check_settings(data.image_shape, len(np.unique(data.target)))
+            elif hasattr(step, "_check_settings"):
+                step._check_settings()
+            else:
+                step._validate_params()
 
 
 def _progress_bar(total: int, done: int, *, enabled: bool):

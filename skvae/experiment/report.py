@@ -56,6 +56,7 @@ COMPARISONS: tuple[tuple[str, str], ...] = (
 )
 
 _INT_COLUMNS = ("size", "seed", "epochs", "best_epoch", "n_train", "n_generated", "n_test")
+_REQUIRED_COLUMNS = ("dataset", "size", "latent", "condition", "seed", "f1")
 _FLOAT_COLUMNS = ("f1", "accuracy", "vae_epochs", "fit_seconds", "score_seconds")
 
 
@@ -74,7 +75,25 @@ def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
         where empty).
     """
     with open(path, newline="") as handle:
-        return [_typed(row) for row in csv.DictReader(handle)]
+        reader = csv.DictReader(handle)
+        missing = [c for c in _REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(
+                f"{path} lacks the column(s) {missing}: not a results.csv of skvae reproduce."
+            )
+        rows = []
+        for row in reader:
+            # A short row has None values, a long one a None key (csv's rest).
+            if None in row or None in row.values():
+                raise ValueError(
+                    f"{path}, line {reader.line_num}: the row does not have the header's "
+                    f"{len(reader.fieldnames)} fields (a cut-off or edited file?)."
+                )
+            try:
+                rows.append(_typed(row))
+            except ValueError as exc:
+                raise ValueError(f"{path}, line {reader.line_num}: {exc}") from None
+        return rows
 
 
 def _typed(row: Mapping[str, str]) -> dict[str, Any]:
@@ -653,4 +672,6 @@ def write_reports(
     paths["f1_vs_size"] = plot_f1_vs_size(rows, out_dir / "f1_vs_size.png", with_paper=with_paper)
     if any(row["condition"] in STRENGTH_CONDITIONS for row in rows):
         paths["fig3"] = plot_augment_strength(rows, out_dir / "fig3.png")
+    else:  # an earlier grid's figure would pass for this one's
+        (out_dir / "fig3.png").unlink(missing_ok=True)
     return paths
