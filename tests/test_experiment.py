@@ -279,6 +279,11 @@ def test_bad_settings_fail_once_before_any_cell(tmp_path):
     assert not _mtimes(tmp_path)
 
 
+def test_scheduler_needs_the_dask_backend(tmp_path):
+    with pytest.raises(ValueError, match="needs backend='dask'"):
+        run_grid(make_cells("digits", [20], [2], seeds=1), tmp_path, TINY, scheduler="tcp://x:1")
+
+
 def test_impossible_size_fails_once_before_any_cell(tmp_path):
     with pytest.raises(ValueError, match="multiple"):
         run_grid(make_cells("digits", [15], [2], seeds=1), tmp_path, TINY, progress=False)

@@ -892,6 +892,11 @@ def run_grid(
     """
     if backend not in ("loky", "dask"):
         raise ValueError(f"backend must be 'loky' or 'dask', got {backend!r}.")
+    if scheduler is not None and backend != "dask":
+        raise ValueError(
+            f"scheduler={scheduler!r} is a dask scheduler's address: it needs backend='dask' "
+            "(--backend dask); the loky backend runs on this machine only."
+        )
     out_dir = Path(out_dir)
     config = ExperimentConfig() if config is None else config
     params = config.resolved()
