@@ -54,6 +54,19 @@ def _aug_vae(vae: dict | None = None, ref: str = "AUG", **cnn) -> dict:
     return dict(arm, vae=vae) if vae else arm
 
 
+def _aug_reseeded(offset: int, bf16: bool = False) -> dict:
+    """AUG (fp32 or bf16) with the CNN seeded ``offset`` above the subset's seed."""
+    if bf16:
+        return dict(
+            form="none",
+            aug=True,
+            ref="AUG bf16",
+            cnn=dict(precision="bf16"),
+            cnn_seed_offset=offset,
+        )
+    return dict(form="none", aug=True, ref="AUG", cnn_seed_offset=offset)
+
+
 def _aug_vae_2k(vae: dict | None = None, **cnn) -> dict:
     """An AUG+VAE arm at 2,000 least updates, compared with ``AUG 2k steps``."""
     return _aug_vae(vae, ref="AUG 2k steps", min_steps=2000, **cnn)
@@ -111,20 +124,14 @@ ARMS: dict[str, dict] = {
     # How far does fp32 itself move on the same subset with another CNN seed
     # (seed + 1000: initialisation, validation split, batch order, augmentation
     # draws)? That is the noise bf16 must stay within.
-    "AUG init2": dict(form="none", aug=True, ref="AUG", cnn_seed_offset=1000),
-    "AUG bf16 init2": dict(
-        form="none", aug=True, ref="AUG bf16", cnn=dict(precision="bf16"), cnn_seed_offset=1000
-    ),
+    "AUG init2": _aug_reseeded(1000),
+    "AUG bf16 init2": _aug_reseeded(1000, bf16=True),
     # Two more CNN seeds per subset: 6 fp32/bf16 pairs could not tell a heavier
     # lower tail of bf16 from chance.
-    "AUG init3": dict(form="none", aug=True, ref="AUG", cnn_seed_offset=2000),
-    "AUG bf16 init3": dict(
-        form="none", aug=True, ref="AUG bf16", cnn=dict(precision="bf16"), cnn_seed_offset=2000
-    ),
-    "AUG init4": dict(form="none", aug=True, ref="AUG", cnn_seed_offset=3000),
-    "AUG bf16 init4": dict(
-        form="none", aug=True, ref="AUG bf16", cnn=dict(precision="bf16"), cnn_seed_offset=3000
-    ),
+    "AUG init3": _aug_reseeded(2000),
+    "AUG bf16 init3": _aug_reseeded(2000, bf16=True),
+    "AUG init4": _aug_reseeded(3000),
+    "AUG bf16 init4": _aug_reseeded(3000, bf16=True),
     "VAE vae1000": dict(
         form="nested", ref="CNN", cnn=NEST, vae=dict(min_steps=1000, max_epochs=1000)
     ),
