@@ -30,6 +30,18 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return resolved
 
 
+def check_sampler_settings(sampler) -> None:
+    """Raise on a sampler's settings before any fit.
+
+    skvae's samplers have ``_check_settings`` (values and device); others,
+    such as imbalanced-learn's, scikit-learn's ``_validate_params``.
+    """
+    if hasattr(sampler, "_check_settings"):
+        sampler._check_settings()
+    elif hasattr(sampler, "_validate_params"):
+        sampler._validate_params()
+
+
 def draw_seed(random_state) -> int:
     """Draw a 31-bit seed from ``random_state`` without touching global RNG state.
 

@@ -25,6 +25,7 @@ from torch import nn
 
 from ._callbacks import MONITORS, RestoreBestEarlyStopping
 from ._utils import (
+    check_sampler_settings,
     draw_seed,
     make_generator,
     resolve_device,
@@ -500,10 +501,8 @@ class CNNClassifier(NeuralNetClassifier):
         probe.image_shape_ = tuple(image_shape)
         probe._n_classes = int(n_classes)
         probe.initialize()
-        if hasattr(probe.oversampler, "_check_settings"):
-            probe.oversampler._check_settings()
-        elif hasattr(probe.oversampler, "_validate_params"):
-            probe.oversampler._validate_params()
+        if probe.oversampler is not None:
+            check_sampler_settings(probe.oversampler)
 
     def partial_fit(self, X, y, classes=None, **fit_params) -> CNNClassifier:
         """Continue training a fitted network on ``X, y`` (``fit`` if unfitted).

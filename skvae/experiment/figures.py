@@ -76,10 +76,10 @@ def load_cell_samples(
         )
         path = out_dir / "cells" / f"{row['key']}.samples.npz"
         if path.exists():
-            candidates.setdefault(latent, []).append((rank, str(path), row))
+            candidates.setdefault(latent, []).append((rank, path, row))
     samples = {}
     for latent, ranked in sorted(candidates.items()):
-        for _, path, row in sorted(ranked, key=lambda item: item[:2]):
+        for _, path, row in sorted(ranked, key=lambda item: item[0]):
             try:
                 with np.load(path) as data:
                     X, y = data["X"].astype(np.float32) / 255.0, data["y"]

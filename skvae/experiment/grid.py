@@ -41,6 +41,7 @@ from imblearn.pipeline import Pipeline
 from joblib import Parallel, delayed, parallel_config
 from sklearn.model_selection import cross_validate
 
+from .._utils import check_sampler_settings
 from ..augment import RandomAffine
 from ..classifier import CNNClassifier
 from ..datasets import load_digits, load_mnist
@@ -998,10 +999,8 @@ def _check_settings(cells: Iterable[Cell], config: ExperimentConfig, params: Map
         for name, step in pipe.steps:
             if name == "cnn":
                 step._check_settings(data.image_shape, len(np.unique(data.target)))
-            elif hasattr(step, "_check_settings"):
-                step._check_settings()
             else:
-                step._validate_params()
+                check_sampler_settings(step)
 
 
 def _progress_bar(total: int, done: int, *, enabled: bool):
