@@ -155,6 +155,12 @@ ARMS: dict[str, dict] = {
     "AUG+VAE fixed": _aug_vae(synthetic_refresh=False),
     "AUG+VAE pooled": _aug_vae(vae=dict(pretrain="pooled")),
     "AUG+VAE filter.5": _aug_vae(vae=dict(filter_threshold=0.5)),
+    # Round 7: the two levers of the issue still unmeasured with working VAEs:
+    # four generated images per real one at a quarter of a real row's weight,
+    # and the class-VAEs' learning rate (RMSprop, default 1e-3) at the same budget.
+    "AUG+VAE x4 w.25": _aug_vae(vae=dict(augment_size=4.0), synthetic_weight=0.25),
+    "AUG+VAE lr3e-4": _aug_vae(vae=dict(lr=3e-4)),
+    "AUG+VAE lr3e-3": _aug_vae(vae=dict(lr=3e-3)),
 }
 
 
