@@ -165,7 +165,8 @@ def _build_parser() -> argparse.ArgumentParser:
         default=-1,
         metavar="N",
         help="cells run at once (joblib n_jobs; default -1: one per core, or all dask "
-        "workers). Each loky process gets cores / n_jobs torch threads",
+        "workers; with --backend dask, 1 also means all workers). Each loky process "
+        "gets cores / n_jobs torch threads",
     )
     rep.add_argument(
         "--backend",

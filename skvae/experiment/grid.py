@@ -875,7 +875,9 @@ def run_grid(
         ``<key>.samples.npz`` for VAE conditions).
     config : ExperimentConfig, optional
     n_jobs : int or None, default=1
-        joblib's ``n_jobs`` (``-1``: all cores, or all dask workers).
+        joblib's ``n_jobs`` (``-1``: all cores, or all dask workers). With
+        ``backend="dask"``, ``None`` and ``1`` also mean all workers: joblib runs
+        ``n_jobs=1`` in this process, which would bypass the cluster.
     backend : {"loky", "dask"}, default="loky"
         ``"loky"``: local processes. ``"dask"``: joblib's dask backend on the
         :class:`dask.distributed.Client` of ``scheduler`` (a local cluster
