@@ -161,7 +161,7 @@ ARMS: dict[str, dict] = {
     "AUG+VAE x4 w.25": _aug_vae(vae=dict(augment_size=4.0), synthetic_weight=0.25),
     "AUG+VAE lr3e-4": _aug_vae(vae=dict(lr=3e-4)),
     "AUG+VAE lr3e-3": _aug_vae(vae=dict(lr=3e-3)),
-    # The real-data filter was the least bad lever at 100 and 250 images: does
+    # The real-data filter was round 6's least bad lever at 100 and 250 images: does
     # a stricter threshold help more?
     "AUG+VAE filter.8": _aug_vae(vae=dict(filter_threshold=0.8)),
 }
