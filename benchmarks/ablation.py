@@ -56,15 +56,8 @@ def _aug_vae(vae: dict | None = None, ref: str = "AUG", **cnn) -> dict:
 
 def _aug_reseeded(offset: int, bf16: bool = False) -> dict:
     """AUG (fp32 or bf16) with the CNN seeded ``offset`` above the subset's seed."""
-    if bf16:
-        return dict(
-            form="none",
-            aug=True,
-            ref="AUG bf16",
-            cnn=dict(precision="bf16"),
-            cnn_seed_offset=offset,
-        )
-    return dict(form="none", aug=True, ref="AUG", cnn_seed_offset=offset)
+    arm = dict(form="none", aug=True, ref="AUG", cnn_seed_offset=offset)
+    return dict(arm, ref="AUG bf16", cnn=dict(precision="bf16")) if bf16 else arm
 
 
 def _aug_vae_2k(vae: dict | None = None, **cnn) -> dict:

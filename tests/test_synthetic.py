@@ -337,3 +337,22 @@ def test_refresh_stops_with_the_generated_rows(small_digits):
     assert not torch.equal(clf.seen_[0]["X"][n_real:], clf.seen_[1]["X"][n_real:])
     # No fresh rows overwrite real ones once the generated rows are gone.
     assert all(torch.equal(s["X"], clf.seen_[0]["X"][:n_real]) for s in clf.seen_[2:])
+
+
+def test_check_settings_validates_the_oversampler_before_any_fit():
+    from imblearn.over_sampling import SMOTE
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    # skvae's samplers through _check_settings, imbalanced-learn's through
+    # _validate_params; a sampler with neither (the fit/sample protocol) passes.
+    with pytest.raises(InvalidParameterError, match="'beta' parameter"):
+        CNNClassifier(oversampler=VAEOversampler(beta=-1.0), **SMALL)._check_settings((1, 8, 8), 2)
+    with pytest.raises(InvalidParameterError, match="'k_neighbors' parameter"):
+        CNNClassifier(oversampler=SMOTE(k_neighbors=-1), **SMALL)._check_settings((1, 8, 8), 2)
+
+    class ProtocolSampler:
+        def fit_resample(self, X, y):
+            return X, y
+
+    CNNClassifier(oversampler=ProtocolSampler(), **SMALL)._check_settings((1, 8, 8), 2)
+    CNNClassifier(**SMALL)._check_settings((1, 8, 8), 2)
