@@ -60,6 +60,11 @@ def main(argv=None) -> None:
         action="store_true",
         help="also score generation='residual' (same seed, so the same class-VAEs)",
     )
+    parser.add_argument(
+        "--conditional",
+        action="store_true",
+        help="also score one conditional VAE on all classes (conditional=True)",
+    )
     _common.add_common_args(parser)
     args = parser.parse_args(argv)
     threads = _common.set_threads(args.threads)
@@ -140,11 +145,17 @@ def main(argv=None) -> None:
         )
     )
 
-    generations = ["decode", "residual"] if args.residual else ["decode"]
-    for latent, generation in itertools.product(args.latents, generations):
+    variants = [("decode", False)]
+    variants += [("residual", False)] if args.residual else []
+    variants += [("decode", True)] if args.conditional else []
+    for latent, (generation, conditional) in itertools.product(args.latents, variants):
         start = time.perf_counter()
         sampler = VAEOversampler(
-            latent, generation=generation, random_state=args.seed, **VAE_DEFAULTS
+            latent,
+            generation=generation,
+            conditional=conditional,
+            random_state=args.seed,
+            **VAE_DEFAULTS,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -165,7 +176,8 @@ def main(argv=None) -> None:
                 features=features,
                 random_state=args.seed,
             )
-            name = f"VAE latent {latent}" + (", residual" if generation == "residual" else "")
+            name = f"{'conditional ' if conditional else ''}VAE latent {latent}"
+            name += ", residual" if generation == "residual" else ""
             name += f", T={temperature:g}" if temperature != 1 else ""
             rows.append(dict(generator=name, **report, fit_s=fit_s))
             _common.print_table(rows[-1:])
@@ -185,6 +197,7 @@ def main(argv=None) -> None:
         per_class=args.per_class,
         temperatures=args.temperatures,
         residual=args.residual,
+        conditional=args.conditional,
         torch_threads=threads,
         reference_accuracy=round(float(ref_acc), 4),
         reference_fit_s=round(ref_s, 1),

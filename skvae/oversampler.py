@@ -28,7 +28,15 @@ from ._utils import (
     square_side,
 )
 from .latent import make_latent_sampler
-from .nn import MLPVAE, VAE, ConvVAE, train_vae, train_vaes_batched
+from .nn import (
+    MLPVAE,
+    VAE,
+    ConditionalConvVAE,
+    ConditionalMLPVAE,
+    ConvVAE,
+    train_vae,
+    train_vaes_batched,
+)
 from .nn.batched import batchable
 
 _IMBLEARN_STRATEGIES = {"auto", "minority", "not minority", "not majority", "all"}
@@ -127,6 +135,18 @@ class VAEOversampler(BaseOverSampler):
         class of a few rows fine-tunes a model of the whole data set instead of
         starting from scratch. Each class-VAE then still trains on its own
         class only. None (the paper) starts each from random weights.
+    conditional : bool, default=False
+        Train one conditional VAE on the rows of all classes instead of one VAE
+        per class (the paper): the class is an input of its encoder and decoder
+        (:class:`~skvae.nn.ConditionalConvVAE` for images,
+        :class:`~skvae.nn.ConditionalMLPVAE` for tables). Its decoder learns
+        strokes from every class, and the latent code carries the variation
+        within a class, learned across classes. Every class's rows train it,
+        also those of a class that gets no new rows. Each class still holds out
+        ``round(validation_fraction * n_c)`` validation rows; ``max_epochs``,
+        ``min_steps`` and ``patience`` apply to the one model, and tabular rows
+        are standardised over all classes. Not with ``pretrain``,
+        ``batched=True`` or a ``vae`` callable.
     latent_sampler : {"prior", "uniform", "gmm"} or sampler, default="prior"
         Where codes are drawn: the prior N(0, I) (the paper),
         :class:`~skvae.latent.UniformSampler` (the authors' code),
@@ -180,9 +200,12 @@ class VAEOversampler(BaseOverSampler):
         Fitted :class:`skvae.nn.VAE` (on the CPU, in eval mode) per class that
         ``sampling_strategy_`` gives rows to generate. A class it leaves alone
         (e.g. the majority class with ``"auto"``) gets no VAE: training one
-        would cost the most there and generate nothing.
+        would cost the most there and generate nothing. With
+        ``conditional=True``, each is a :class:`~skvae.nn.ClassConditionedVAE`,
+        a view of the one shared model.
     histories_ : dict
-        Per class in ``vaes_``, the :class:`skvae.nn.TrainResult` of its training.
+        Per class in ``vaes_``, the :class:`skvae.nn.TrainResult` of its training
+        (with ``conditional=True``, the shared model's, the same for every class).
     latent_samplers_ : dict
         Per class in ``vaes_``, the fitted latent sampler.
     anchors_ : dict
@@ -239,6 +262,7 @@ class VAEOversampler(BaseOverSampler):
         "batched": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "pretrain": [None, StrOptions({"pooled"})],
+        "conditional": ["boolean"],
         "latent_sampler": [
             StrOptions({"prior", "uniform", "gmm"}),
             HasMethods(["fit", "sample"]),
@@ -271,6 +295,7 @@ class VAEOversampler(BaseOverSampler):
         batched: bool = False,
         validation_fraction: float = 0.15,
         pretrain=None,
+        conditional: bool = False,
         latent_sampler="prior",
         decode_temperature: float = 1.0,
         generation: str = "decode",
@@ -296,6 +321,7 @@ class VAEOversampler(BaseOverSampler):
         self.batched = batched
         self.validation_fraction = validation_fraction
         self.pretrain = pretrain
+        self.conditional = conditional
         self.latent_sampler = latent_sampler
         self.decode_temperature = decode_temperature
         self.generation = generation
@@ -498,6 +524,8 @@ class VAEOversampler(BaseOverSampler):
         """Raise on settings no fit could run with (values, device), before training."""
         self._validate_params()
         resolve_device(self.device)
+        if self.conditional:
+            self._check_conditional()
 
     def _forget_fit(self) -> None:
         for name in self._FITTED:
@@ -571,6 +599,10 @@ class VAEOversampler(BaseOverSampler):
 
     def _build_vae(self, image_shape, n_features: int) -> VAE:
         vae = self._new_vae(image_shape, n_features)
+        self._check_temperature(vae)
+        return vae
+
+    def _check_temperature(self, vae: VAE) -> None:
         # Fail before training, not after: only Bernoulli logits have a temperature.
         if self.decode_temperature != 1 and vae.likelihood != "bernoulli":
             raise ValueError(
@@ -578,9 +610,9 @@ class VAEOversampler(BaseOverSampler):
                 f"'bernoulli' likelihood (images in [0, 1]); this one's is "
                 f"{vae.likelihood!r}. Use decode_temperature=1 for tabular data."
             )
-        return vae
 
-    def _new_vae(self, image_shape, n_features: int) -> VAE:
+    def _new_vae(self, image_shape, n_features: int, n_classes: int | None = None) -> VAE:
+        """The network ``vae`` names; a conditional one on ``n_classes`` if given."""
         if callable(self.vae):
             input_shape = image_shape if image_shape is not None else (n_features,)
             vae = self.vae(input_shape, self.latent)
@@ -600,7 +632,11 @@ class VAEOversampler(BaseOverSampler):
                     "features as a table; 'auto' needs a square, even side of at least "
                     f"{_MIN_AUTO_SIDE} and values in [0, 1])."
                 )
+            if n_classes is not None:
+                return ConditionalConvVAE(image_shape, n_classes, self.latent)
             return ConvVAE(image_shape, self.latent)
+        if n_classes is not None:
+            return ConditionalMLPVAE(n_features, n_classes, self.latent)
         return MLPVAE(n_features, self.latent)
 
     def _fit_resample(self, X, y, **params):
@@ -612,29 +648,19 @@ class VAEOversampler(BaseOverSampler):
                 f"latent_sampler={self.latent_sampler!r} would be ignored; leave it at "
                 "'prior' or use generation='decode'."
             )
+        if self.conditional:
+            self._check_conditional()
         rng = np.random.RandomState(draw_seed(self.random_state))
         device = resolve_device(self.device)
         self._forget_fit()
         self.image_shape_ = self._resolve_image_shape(X)
         self.classes_ = np.unique(y)
         self.vaes_, self.histories_, self.scalers_, self.latent_samplers_ = {}, {}, {}, {}
-        init_state, self.pretrain_history_ = None, None
-        if self.pretrain == "pooled":
-            # One VAE on every class's rows first: the class-VAEs start from what
-            # all the data teaches about strokes, not from random weights.
-            pooled, self.pretrain_history_, *_ = self._train_vae(
-                X, int(rng.randint(2**31 - 1)), device, None, name="pooled"
-            )
-            init_state = pooled.state_dict()
-        # One seed per class, drawn for every class, so that a class's VAE does
-        # not depend on which other classes get one.
-        seeds = {label: int(rng.randint(2**31 - 1)) for label in self.classes_}
-        seeds = {
-            label: seed for label, seed in seeds.items() if self.sampling_strategy_.get(label, 0)
-        }
-        if not (self.batched and self._fit_classes_batched(X, y, seeds, device, init_state)):
-            for label, seed in seeds.items():
-                self._fit_class(label, X[y == label], seed, device, init_state)
+        self.pretrain_history_ = None
+        if self.conditional:
+            self._fit_conditional(X, y, int(rng.randint(2**31 - 1)), device)
+        else:
+            self._fit_per_class(X, y, rng, device)
         if self.generation == "residual":
             self.anchors_ = {}
             for label in self.vaes_:
@@ -662,6 +688,93 @@ class VAEOversampler(BaseOverSampler):
             X_parts.append(rows.astype(X.dtype))
             y_parts.append(np.full(n_new, label, dtype=y.dtype))
         return np.concatenate(X_parts), np.concatenate(y_parts)
+
+    def _fit_per_class(self, X, y, rng, device: torch.device) -> None:
+        """The paper's way: one VAE per class to generate for, on that class's rows."""
+        init_state = None
+        if self.pretrain == "pooled":
+            # One VAE on every class's rows first: the class-VAEs start from what
+            # all the data teaches about strokes, not from random weights.
+            pooled, self.pretrain_history_, *_ = self._train_vae(
+                X, int(rng.randint(2**31 - 1)), device, None, name="pooled"
+            )
+            init_state = pooled.state_dict()
+        # One seed per class, drawn for every class, so that a class's VAE does
+        # not depend on which other classes get one.
+        seeds = {label: int(rng.randint(2**31 - 1)) for label in self.classes_}
+        seeds = {
+            label: seed for label, seed in seeds.items() if self.sampling_strategy_.get(label, 0)
+        }
+        if not (self.batched and self._fit_classes_batched(X, y, seeds, device, init_state)):
+            for label, seed in seeds.items():
+                self._fit_class(label, X[y == label], seed, device, init_state)
+
+    def _check_conditional(self) -> None:
+        """Refuse settings that have no meaning with one shared conditional VAE."""
+        if self.pretrain is not None:
+            raise ValueError(
+                f"conditional=True trains one VAE on all classes already; pretrain="
+                f"{self.pretrain!r} pre-trains class-VAEs. Use one or the other."
+            )
+        if self.batched:
+            raise ValueError(
+                "conditional=True trains one VAE for all classes; batched=True stacks "
+                "class-VAEs. Use one or the other."
+            )
+        if callable(self.vae):
+            raise ValueError(
+                "conditional=True builds its own conditional network "
+                "(skvae.nn.ConditionalConvVAE or ConditionalMLPVAE); vae must be "
+                "'auto', 'conv' or 'mlp', not a callable."
+            )
+
+    def _fit_conditional(self, X, y, seed: int, device: torch.device) -> None:
+        """Train one conditional VAE on all rows; each class to generate for gets a view."""
+        targets = [label for label in self.classes_ if self.sampling_strategy_.get(label, 0)]
+        if not targets:
+            return
+        start = time.perf_counter()
+        index = np.searchsorted(self.classes_, y)
+        with seeded_torch(seed):
+            cvae = self._new_vae(self.image_shape_, X.shape[1], n_classes=len(self.classes_))
+        self._check_temperature(cvae)
+        data, scaler = self._scale_rows(X, cvae, "X")
+        generator = make_generator(seed)
+        rows = torch.as_tensor(data).reshape(len(data), *cvae.input_shape)
+        packed = cvae.pack(rows, torch.as_tensor(index)).to(device)
+        # Each class holds out its own share, as its class-VAE would.
+        valid = torch.zeros(len(y), dtype=torch.bool)
+        for k in range(len(self.classes_)):
+            members = torch.as_tensor(np.flatnonzero(index == k))
+            n_valid = int(round(self.validation_fraction * len(members)))
+            if n_valid < len(members):
+                valid[members[torch.randperm(len(members), generator=generator)[:n_valid]]] = True
+        valid = valid.to(device)
+
+        def show_epoch(entry: dict) -> None:
+            print(f"[VAEOversampler] conditional VAE {entry}")
+
+        cvae.to(device)
+        result = train_vae(
+            cvae,
+            packed[~valid],
+            packed[valid] if bool(valid.any()) else None,
+            **self._training_kwargs(),
+            generator=generator,
+            callback=show_epoch if self.verbose and self.verbose > 1 else None,
+        )
+        codes = self._encode_and_release(cvae, packed)
+        for label in targets:
+            k = int(np.searchsorted(self.classes_, label))
+            self._store_class(label, cvae.for_class(k), result, codes[index == k], scaler)
+        if self.verbose:
+            n_valid = int(valid.sum())
+            print(
+                f"[VAEOversampler] conditional VAE on {len(self.classes_)} classes: "
+                f"{len(y) - n_valid} train / {n_valid} valid rows, {len(result.history)} "
+                f"epochs, {result.n_steps} steps, best loss {result.best_loss:.4g} at epoch "
+                f"{result.best_epoch} ({time.perf_counter() - start:.1f}s)"
+            )
 
     def _fit_class(
         self, label, X_class: np.ndarray, seed: int, device: torch.device, init_state=None
@@ -790,19 +903,7 @@ class VAEOversampler(BaseOverSampler):
             vae = self._build_vae(self.image_shape_, n_features)
         if init_state is not None:
             vae.load_state_dict(init_state)
-        data = X_part.astype(np.float32)
-        scaler = None
-        if vae.likelihood == "gaussian":
-            mean = data.mean(axis=0)
-            scale = data.std(axis=0)
-            scale[scale < 1e-8] = 1.0
-            data = (data - mean) / scale
-            scaler = (mean, scale)
-        elif data.min() < 0 or data.max() > 1:
-            raise ValueError(
-                "A VAE with a bernoulli likelihood needs data in [0, 1]; "
-                f"{name} spans [{data.min():.4g}, {data.max():.4g}]."
-            )
+        data, scaler = self._scale_rows(X_part, vae, name)
         generator = make_generator(seed)
         Xt = torch.as_tensor(data).reshape(len(data), *vae.input_shape).to(device)
         n = len(Xt)
@@ -813,6 +914,23 @@ class VAEOversampler(BaseOverSampler):
         X_valid, X_train = Xt[order[:n_valid]], Xt[order[n_valid:]]
         vae.to(device)
         return vae, X_train, X_valid if n_valid else None, Xt, generator, scaler, n_valid
+
+    @staticmethod
+    def _scale_rows(X_part: np.ndarray, vae: VAE, name: str):
+        """float32 rows as ``vae`` trains on them, and the Gaussian ``(mean, scale)`` or None."""
+        # C order: a DataFrame's column-major values would change the rounding.
+        data = np.ascontiguousarray(X_part, dtype=np.float32)
+        if vae.likelihood == "gaussian":
+            mean = data.mean(axis=0)
+            scale = data.std(axis=0)
+            scale[scale < 1e-8] = 1.0
+            return (data - mean) / scale, (mean, scale)
+        if data.min() < 0 or data.max() > 1:
+            raise ValueError(
+                "A VAE with a bernoulli likelihood needs data in [0, 1]; "
+                f"{name} spans [{data.min():.4g}, {data.max():.4g}]."
+            )
+        return data, None
 
     @staticmethod
     def _encode_and_release(vae: VAE, Xt: torch.Tensor) -> np.ndarray:

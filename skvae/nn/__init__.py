@@ -2,6 +2,12 @@
 
 from .batched import train_vaes_batched
 from .cnn import PaperCNN
+from .conditional import (
+    ClassConditionedVAE,
+    ConditionalConvVAE,
+    ConditionalMLPVAE,
+    ConditionalVAE,
+)
 from .training import TrainResult, evaluate_vae, train_vae
 from .vae import MLPVAE, VAE, ConvVAE, kl_divergence
 
@@ -10,6 +16,10 @@ __all__ = [
     "ConvVAE",
     "PaperCNN",
     "MLPVAE",
+    "ConditionalVAE",
+    "ConditionalConvVAE",
+    "ConditionalMLPVAE",
+    "ClassConditionedVAE",
     "kl_divergence",
     "train_vae",
     "train_vaes_batched",

@@ -202,38 +202,8 @@ class ConvVAE(VAE):
         filters: int = 64,
     ) -> None:
         c, h, w = (int(s) for s in image_shape)
-        if h % 2 or w % 2:
-            raise ValueError(f"ConvVAE needs an even image height and width, got {h}x{w}.")
-        encoder = nn.Sequential(
-            # Keras' "same" for an even kernel pads one extra row/column at the end.
-            nn.ZeroPad2d((0, 1, 0, 1)),
-            nn.Conv2d(c, c, 2),
-            nn.ReLU(),
-            nn.Conv2d(c, filters, 2, stride=2),
-            nn.ReLU(),
-            nn.Conv2d(filters, filters, 3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(filters, filters, 3, padding=1),
-            nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(filters * (h // 2) * (w // 2), hidden),
-            nn.ReLU(),
-        )
-        decoder = nn.Sequential(
-            nn.Linear(latent, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, filters * (h // 2) * (w // 2)),
-            nn.ReLU(),
-            nn.Unflatten(1, (filters, h // 2, w // 2)),
-            nn.ConvTranspose2d(filters, filters, 3, padding=1),
-            nn.ReLU(),
-            nn.ConvTranspose2d(filters, filters, 3, padding=1),
-            nn.ReLU(),
-            # valid, stride 2: H/2 -> H + 1; the 2x2 valid conv brings it back to H.
-            nn.ConvTranspose2d(filters, filters, 3, stride=2),
-            nn.ReLU(),
-            nn.Conv2d(filters, c, 2),
-        )
+        encoder = conv_encoder(c, h, w, hidden=hidden, filters=filters)
+        decoder = conv_decoder(latent, c, h, w, hidden=hidden, filters=filters)
         super().__init__(
             encoder,
             decoder,
@@ -244,6 +214,71 @@ class ConvVAE(VAE):
         )
         _keras_init(self)
         _init_alive(encoder[1])
+
+
+def conv_encoder(c: int, h: int, w: int, *, hidden: int = 128, filters: int = 64) -> nn.Sequential:
+    """The paper's convolutional encoder: ``(N, c, h, w)`` images to ``(N, hidden)``.
+
+    Its first layer is the ``c``-channel bottleneck of the authors' code; call
+    :func:`_init_alive` on it (``encoder[1]``) after any re-initialisation.
+    """
+    if h % 2 or w % 2:
+        raise ValueError(f"ConvVAE needs an even image height and width, got {h}x{w}.")
+    return nn.Sequential(
+        # Keras' "same" for an even kernel pads one extra row/column at the end.
+        nn.ZeroPad2d((0, 1, 0, 1)),
+        nn.Conv2d(c, c, 2),
+        nn.ReLU(),
+        nn.Conv2d(c, filters, 2, stride=2),
+        nn.ReLU(),
+        nn.Conv2d(filters, filters, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(filters, filters, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(filters * (h // 2) * (w // 2), hidden),
+        nn.ReLU(),
+    )
+
+
+def conv_decoder(
+    n_in: int, c: int, h: int, w: int, *, hidden: int = 128, filters: int = 64
+) -> nn.Sequential:
+    """The paper's convolutional decoder: ``(N, n_in)`` codes to ``(N, c, h, w)`` logits."""
+    return nn.Sequential(
+        nn.Linear(n_in, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, filters * (h // 2) * (w // 2)),
+        nn.ReLU(),
+        nn.Unflatten(1, (filters, h // 2, w // 2)),
+        nn.ConvTranspose2d(filters, filters, 3, padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(filters, filters, 3, padding=1),
+        nn.ReLU(),
+        # valid, stride 2: H/2 -> H + 1; the 2x2 valid conv brings it back to H.
+        nn.ConvTranspose2d(filters, filters, 3, stride=2),
+        nn.ReLU(),
+        nn.Conv2d(filters, c, 2),
+    )
+
+
+def mlp_encoder(n_in: int, hidden: tuple[int, ...]) -> nn.Sequential:
+    """Linear + ReLU layers of widths ``hidden`` (output: ``hidden[-1]`` features)."""
+    widths = [int(n_in), *hidden]
+    layers: list[nn.Module] = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+def mlp_decoder(n_in: int, n_out: int, hidden: tuple[int, ...]) -> nn.Sequential:
+    """The mirror of :func:`mlp_encoder`: ``n_in`` codes through ``reversed(hidden)``."""
+    back = [int(n_in), *reversed(hidden)]
+    layers: list[nn.Module] = []
+    for a, b in zip(back[:-1], back[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    layers.append(nn.Linear(back[-1], int(n_out)))
+    return nn.Sequential(*layers)
 
 
 def _keras_init(module: nn.Module) -> None:
@@ -308,20 +343,11 @@ class MLPVAE(VAE):
         hidden: tuple[int, ...] = (128, 64),
         likelihood: str = "gaussian",
     ) -> None:
-        widths = [int(n_features), *hidden]
-        enc_layers: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
-            enc_layers += [nn.Linear(a, b), nn.ReLU()]
-        back = [int(latent), *reversed(hidden)]
-        dec_layers: list[nn.Module] = []
-        for a, b in zip(back[:-1], back[1:]):
-            dec_layers += [nn.Linear(a, b), nn.ReLU()]
-        dec_layers.append(nn.Linear(back[-1], int(n_features)))
         super().__init__(
-            nn.Sequential(*enc_layers),
-            nn.Sequential(*dec_layers),
+            mlp_encoder(n_features, hidden),
+            mlp_decoder(latent, n_features, hidden),
             latent=latent,
-            encoder_dim=widths[-1],
+            encoder_dim=int(hidden[-1]) if hidden else int(n_features),
             input_shape=(int(n_features),),
             likelihood=likelihood,
         )
