@@ -158,9 +158,12 @@ ARMS: dict[str, dict] = {
     # a stricter threshold help more?
     "AUG+VAE filter.8": _aug_vae(vae=dict(filter_threshold=0.8)),
     # Round 8: one conditional VAE on all classes instead of one VAE per class, so
-    # the decoder learns strokes from every class (not in the paper).
-    "VAE cond": dict(form="nested", ref="CNN", cnn=NEST, vae=dict(conditional=True)),
-    "AUG+VAE cond": _aug_vae(vae=dict(conditional=True)),
+    # the decoder learns strokes from every class (not in the paper). At least 300
+    # steps: with patience 20 alone it stopped after 84 at 100 images, under-trained.
+    "VAE cond300": dict(
+        form="nested", ref="CNN", cnn=NEST, vae=dict(conditional=True, min_steps=300)
+    ),
+    "AUG+VAE cond300": _aug_vae(vae=dict(conditional=True, min_steps=300)),
     # The weight and the curriculum of round 4 at the experiment's budget.
     "AUG+VAE w.2": _aug_vae(synthetic_weight=0.2),
     "AUG+VAE curric": _aug_vae(synthetic_steps=500),
