@@ -62,8 +62,12 @@ def main(argv=None) -> None:
     )
     parser.add_argument(
         "--conditional",
-        action="store_true",
-        help="also score one conditional VAE on all classes (conditional=True)",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="MIN_STEPS",
+        help="also score one conditional VAE on all classes (conditional=True), "
+        "once per min_steps value given (e.g. 0 300)",
     )
     _common.add_common_args(parser)
     args = parser.parse_args(argv)
@@ -145,17 +149,18 @@ def main(argv=None) -> None:
         )
     )
 
-    variants = [("decode", False)]
-    variants += [("residual", False)] if args.residual else []
-    variants += [("decode", True)] if args.conditional else []
-    for latent, (generation, conditional) in itertools.product(args.latents, variants):
+    # (generation, min_steps of a conditional VAE or None for class-VAEs)
+    variants = [("decode", None)]
+    variants += [("residual", None)] if args.residual else []
+    variants += [("decode", steps) for steps in args.conditional]
+    for latent, (generation, cond_steps) in itertools.product(args.latents, variants):
         start = time.perf_counter()
+        conditional = {} if cond_steps is None else dict(conditional=True, min_steps=cond_steps)
         sampler = VAEOversampler(
             latent,
             generation=generation,
-            conditional=conditional,
             random_state=args.seed,
-            **VAE_DEFAULTS,
+            **{**VAE_DEFAULTS, **conditional},
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -176,7 +181,9 @@ def main(argv=None) -> None:
                 features=features,
                 random_state=args.seed,
             )
-            name = f"{'conditional ' if conditional else ''}VAE latent {latent}"
+            name = f"VAE latent {latent}"
+            if cond_steps is not None:
+                name = f"conditional {name}, min_steps {cond_steps}"
             name += ", residual" if generation == "residual" else ""
             name += f", T={temperature:g}" if temperature != 1 else ""
             rows.append(dict(generator=name, **report, fit_s=fit_s))
