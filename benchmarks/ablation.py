@@ -159,7 +159,8 @@ ARMS: dict[str, dict] = {
     "AUG+VAE filter.8": _aug_vae(vae=dict(filter_threshold=0.8)),
     # Round 8: one conditional VAE on all classes instead of one VAE per class, so
     # the decoder learns strokes from every class (not in the paper). At least 300
-    # steps: with patience 20 alone it stopped after 84 at 100 images, under-trained.
+    # steps: with patience 20 alone it stops under-trained (at 100 images, 16% of its
+    # digits read as another class; benchmarks/results/generation_quality_conditional).
     "VAE cond300": dict(
         form="nested", ref="CNN", cnn=NEST, vae=dict(conditional=True, min_steps=300)
     ),
