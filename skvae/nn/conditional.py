@@ -23,7 +23,6 @@ from .vae import (
     _randn,
     conv_decoder,
     conv_encoder,
-    kl_divergence,
     mlp_decoder,
     mlp_encoder,
 )
@@ -107,27 +106,13 @@ class ConditionalVAE(VAE):
         onehot = packed[:, c:].flatten(2)[:, :, 0] if packed.dim() > 2 else packed[:, c:]
         return packed[:, :c], onehot
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
-        """Encode the packed ``x``, draw one code, decode it with the class.
+    def _decoder_input(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        # The decoder sees the class beside the code.
+        return torch.cat([z, self.unpack(x)[1].to(z.dtype)], dim=1)
 
-        Returns ``(params, mu, logvar)``.
-        """
-        mu, logvar = self.encode(x)
-        eps = _randn(mu.shape, generator, mu.device, mu.dtype)
-        z = mu + eps * torch.exp(0.5 * logvar)
-        _, onehot = self.unpack(x)
-        return self.decode(torch.cat([z, onehot.to(z.dtype)], dim=1)), mu, logvar
-
-    def loss(
-        self,
-        x: torch.Tensor,
-        beta: float = 1.0,
-        generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        """Per-sample negative ELBO of a packed batch (the label is not reconstructed)."""
-        params, mu, logvar = self(x, generator)
-        data, _ = self.unpack(x)
-        return self.reconstruction_nll(data, params) + beta * kl_divergence(mu, logvar)
+    def _reconstruction_target(self, x: torch.Tensor) -> torch.Tensor:
+        # The label rides in the input but is not reconstructed.
+        return self.unpack(x)[0]
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         raise TypeError("A ConditionalVAE samples one class at a time: use for_class(k).sample(n).")

@@ -100,7 +100,15 @@ class VAE(nn.Module):
         mu, logvar = self.encode(x)
         eps = _randn(mu.shape, generator, mu.device, mu.dtype)
         z = mu + eps * torch.exp(0.5 * logvar)
-        return self.decode(z), mu, logvar
+        return self.decode(self._decoder_input(z, x)), mu, logvar
+
+    def _decoder_input(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """What the decoder gets for codes ``z`` of inputs ``x``: the codes here."""
+        return z
+
+    def _reconstruction_target(self, x: torch.Tensor) -> torch.Tensor:
+        """The part of an input the likelihood scores: all of it here."""
+        return x
 
     def reconstruction_nll(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """Per-sample negative log-likelihood, summed over features."""
@@ -123,7 +131,8 @@ class VAE(nn.Module):
     ) -> torch.Tensor:
         """Per-sample negative ELBO: reconstruction NLL + ``beta`` * KL."""
         params, mu, logvar = self(x, generator)
-        return self.reconstruction_nll(x, params) + beta * kl_divergence(mu, logvar)
+        target = self._reconstruction_target(x)
+        return self.reconstruction_nll(target, params) + beta * kl_divergence(mu, logvar)
 
     @torch.inference_mode()
     def generate(self, z: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
