@@ -18,13 +18,13 @@ from torch import nn
 
 from .vae import (
     VAE,
+    _conv_decoder,
+    _conv_encoder,
     _init_alive,
     _keras_init,
+    _mlp_decoder,
+    _mlp_encoder,
     _randn,
-    conv_decoder,
-    conv_encoder,
-    mlp_decoder,
-    mlp_encoder,
 )
 
 
@@ -214,8 +214,8 @@ class ConditionalConvVAE(ConditionalVAE):
     ) -> None:
         c, h, w = (int(s) for s in image_shape)
         k = int(n_classes)
-        encoder = conv_encoder(c + k, h, w, hidden=hidden, filters=filters)
-        decoder = conv_decoder(latent + k, c, h, w, hidden=hidden, filters=filters)
+        encoder = _conv_encoder(c + k, h, w, hidden=hidden, filters=filters)
+        decoder = _conv_decoder(latent + k, c, h, w, hidden=hidden, filters=filters)
         super().__init__(
             encoder,
             decoder,
@@ -257,8 +257,8 @@ class ConditionalMLPVAE(ConditionalVAE):
     ) -> None:
         k = int(n_classes)
         super().__init__(
-            mlp_encoder(int(n_features) + k, hidden),
-            mlp_decoder(int(latent) + k, n_features, hidden),
+            _mlp_encoder(int(n_features) + k, hidden),
+            _mlp_decoder(int(latent) + k, n_features, hidden),
             latent=latent,
             encoder_dim=int(hidden[-1]) if hidden else int(n_features) + k,
             input_shape=(int(n_features),),

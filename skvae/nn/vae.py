@@ -211,8 +211,8 @@ class ConvVAE(VAE):
         filters: int = 64,
     ) -> None:
         c, h, w = (int(s) for s in image_shape)
-        encoder = conv_encoder(c, h, w, hidden=hidden, filters=filters)
-        decoder = conv_decoder(latent, c, h, w, hidden=hidden, filters=filters)
+        encoder = _conv_encoder(c, h, w, hidden=hidden, filters=filters)
+        decoder = _conv_decoder(latent, c, h, w, hidden=hidden, filters=filters)
         super().__init__(
             encoder,
             decoder,
@@ -225,7 +225,7 @@ class ConvVAE(VAE):
         _init_alive(encoder[1])
 
 
-def conv_encoder(c: int, h: int, w: int, *, hidden: int = 128, filters: int = 64) -> nn.Sequential:
+def _conv_encoder(c: int, h: int, w: int, *, hidden: int = 128, filters: int = 64) -> nn.Sequential:
     """The paper's convolutional encoder: ``(N, c, h, w)`` images to ``(N, hidden)``.
 
     Its first layer is the ``c``-channel bottleneck of the authors' code; call
@@ -250,7 +250,7 @@ def conv_encoder(c: int, h: int, w: int, *, hidden: int = 128, filters: int = 64
     )
 
 
-def conv_decoder(
+def _conv_decoder(
     n_in: int, c: int, h: int, w: int, *, hidden: int = 128, filters: int = 64
 ) -> nn.Sequential:
     """The paper's convolutional decoder: ``(N, n_in)`` codes to ``(N, c, h, w)`` logits."""
@@ -271,7 +271,7 @@ def conv_decoder(
     )
 
 
-def mlp_encoder(n_in: int, hidden: tuple[int, ...]) -> nn.Sequential:
+def _mlp_encoder(n_in: int, hidden: tuple[int, ...]) -> nn.Sequential:
     """Linear + ReLU layers of widths ``hidden`` (output: ``hidden[-1]`` features)."""
     widths = [int(n_in), *hidden]
     layers: list[nn.Module] = []
@@ -280,8 +280,8 @@ def mlp_encoder(n_in: int, hidden: tuple[int, ...]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def mlp_decoder(n_in: int, n_out: int, hidden: tuple[int, ...]) -> nn.Sequential:
-    """The mirror of :func:`mlp_encoder`: ``n_in`` codes through ``reversed(hidden)``."""
+def _mlp_decoder(n_in: int, n_out: int, hidden: tuple[int, ...]) -> nn.Sequential:
+    """The mirror of :func:`_mlp_encoder`: ``n_in`` codes through ``reversed(hidden)``."""
     back = [int(n_in), *reversed(hidden)]
     layers: list[nn.Module] = []
     for a, b in zip(back[:-1], back[1:]):
@@ -353,8 +353,8 @@ class MLPVAE(VAE):
         likelihood: str = "gaussian",
     ) -> None:
         super().__init__(
-            mlp_encoder(n_features, hidden),
-            mlp_decoder(latent, n_features, hidden),
+            _mlp_encoder(n_features, hidden),
+            _mlp_decoder(latent, n_features, hidden),
             latent=latent,
             encoder_dim=int(hidden[-1]) if hidden else int(n_features),
             input_shape=(int(n_features),),
