@@ -165,6 +165,10 @@ ARMS: dict[str, dict] = {
         form="nested", ref="CNN", cnn=NEST, vae=dict(conditional=True, min_steps=300)
     ),
     "AUG+VAE cond300": _aug_vae(vae=dict(conditional=True, min_steps=300)),
+    # ... with the real images' updates given back (round 4's scale_min_steps).
+    "AUG+VAE cond300 scaled": _aug_vae(
+        vae=dict(conditional=True, min_steps=300), scale_min_steps=True
+    ),
     # The weight and the curriculum of round 4 at the experiment's budget.
     "AUG+VAE w.2": _aug_vae(synthetic_weight=0.2),
     "AUG+VAE curric": _aug_vae(synthetic_steps=500),
