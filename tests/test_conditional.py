@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from skvae import CNNClassifier, VAEOversampler
+from skvae import VAEOversampler
 from skvae.nn import (
     ClassConditionedVAE,
     ConditionalConvVAE,
@@ -200,15 +200,17 @@ def test_conditional_residual_and_filter_work(small_digits):
 
 
 def test_cnn_draws_fresh_conditional_rows_each_epoch(small_digits):
+    from test_synthetic import SMALL, Spy
+
     X, y = small_digits
-    cnn = CNNClassifier(
-        oversampler=VAEOversampler(**FAST),
-        synthetic_refresh=True,
-        max_epochs=2,
-        min_steps=0,
-        patience=5,
-        random_state=0,
-    )
-    cnn.fit(X, y)
+    cnn = Spy(
+        oversampler=VAEOversampler(**FAST), synthetic_refresh=True, max_epochs=3, **SMALL
+    ).fit(X, y)
     assert isinstance(cnn.oversampler_.vaes_[0], ClassConditionedVAE)
-    assert cnn.predict(X).shape == (len(y),)
+    n_real = len(X) - len(cnn.validation_indices_)
+    generated = [seen["X"][n_real:] for seen in cnn.seen_]
+    assert len(generated) == 3 and len(generated[0]) == 120
+    assert not torch.equal(generated[0], generated[1])
+    assert not torch.equal(generated[1], generated[2])
+    # the fresh rows keep their classes
+    assert all(torch.equal(seen["y"], cnn.seen_[0]["y"]) for seen in cnn.seen_)
