@@ -597,12 +597,8 @@ class VAEOversampler(BaseOverSampler):
             )
         return shape
 
-    def _build_vae(self, image_shape, n_features: int) -> VAE:
-        vae = self._new_vae(image_shape, n_features)
-        self._check_temperature(vae)
-        return vae
-
-    def _check_temperature(self, vae: VAE) -> None:
+    def _build_vae(self, image_shape, n_features: int, n_classes: int | None = None) -> VAE:
+        vae = self._new_vae(image_shape, n_features, n_classes)
         # Fail before training, not after: only Bernoulli logits have a temperature.
         if self.decode_temperature != 1 and vae.likelihood != "bernoulli":
             raise ValueError(
@@ -610,6 +606,7 @@ class VAEOversampler(BaseOverSampler):
                 f"'bernoulli' likelihood (images in [0, 1]); this one's is "
                 f"{vae.likelihood!r}. Use decode_temperature=1 for tabular data."
             )
+        return vae
 
     def _new_vae(self, image_shape, n_features: int, n_classes: int | None = None) -> VAE:
         """The network ``vae`` names; a conditional one on ``n_classes`` if given."""
@@ -736,8 +733,7 @@ class VAEOversampler(BaseOverSampler):
         start = time.perf_counter()
         index = np.searchsorted(self.classes_, y)
         with seeded_torch(seed):
-            cvae = self._new_vae(self.image_shape_, X.shape[1], n_classes=len(self.classes_))
-        self._check_temperature(cvae)
+            cvae = self._build_vae(self.image_shape_, X.shape[1], n_classes=len(self.classes_))
         data, scaler = self._scale_rows(X, cvae, "X")
         generator = make_generator(seed)
         rows = torch.as_tensor(data).reshape(len(data), *cvae.input_shape)
@@ -746,9 +742,8 @@ class VAEOversampler(BaseOverSampler):
         valid = torch.zeros(len(y), dtype=torch.bool)
         for k in range(len(self.classes_)):
             members = torch.as_tensor(np.flatnonzero(index == k))
-            n_valid = int(round(self.validation_fraction * len(members)))
-            if n_valid < len(members):
-                valid[members[torch.randperm(len(members), generator=generator)[:n_valid]]] = True
+            order = torch.randperm(len(members), generator=generator)
+            valid[members[order[: self._n_valid_rows(len(members))]]] = True
         valid = valid.to(device)
 
         def show_epoch(entry: dict) -> None:
@@ -769,11 +764,12 @@ class VAEOversampler(BaseOverSampler):
             self._store_class(label, cvae.for_class(k), result, codes[index == k], scaler)
         if self.verbose:
             n_valid = int(valid.sum())
-            print(
-                f"[VAEOversampler] conditional VAE on {len(self.classes_)} classes: "
-                f"{len(y) - n_valid} train / {n_valid} valid rows, {len(result.history)} "
-                f"epochs, {result.n_steps} steps, best loss {result.best_loss:.4g} at epoch "
-                f"{result.best_epoch} ({time.perf_counter() - start:.1f}s)"
+            self._print_fit(
+                f"conditional VAE on {len(self.classes_)} classes",
+                len(y) - n_valid,
+                n_valid,
+                result,
+                f"{time.perf_counter() - start:.1f}s",
             )
 
     def _fit_class(
@@ -787,13 +783,15 @@ class VAEOversampler(BaseOverSampler):
         self._store_class(label, vae, result, codes, scaler)
         if self.verbose:
             seconds = time.perf_counter() - start
-            self._print_class(label, len(X_class) - n_valid, n_valid, result, f"{seconds:.1f}s")
+            self._print_fit(
+                f"class {label!r}", len(X_class) - n_valid, n_valid, result, f"{seconds:.1f}s"
+            )
 
     @staticmethod
-    def _print_class(label, n_train: int, n_valid: int, result, timing: str) -> None:
-        """The ``verbose`` summary line of one class-VAE's training."""
+    def _print_fit(name: str, n_train: int, n_valid: int, result, timing: str) -> None:
+        """The ``verbose`` summary line of one VAE's training."""
         print(
-            f"[VAEOversampler] class {label!r}: {n_train} train / {n_valid} valid rows, "
+            f"[VAEOversampler] {name}: {n_train} train / {n_valid} valid rows, "
             f"{len(result.history)} epochs, {result.n_steps} steps, best loss "
             f"{result.best_loss:.4g} at epoch {result.best_epoch} ({timing})"
         )
@@ -848,8 +846,12 @@ class VAEOversampler(BaseOverSampler):
             codes = self._encode_and_release(vae, Xt)
             self._store_class(label, vae, result, codes, scaler)
             if self.verbose:
-                self._print_class(
-                    label, len(X_train), n_valid, result, f"all classes together: {seconds:.1f}s"
+                self._print_fit(
+                    f"class {label!r}",
+                    len(X_train),
+                    n_valid,
+                    result,
+                    f"all classes together: {seconds:.1f}s",
                 )
         return True
 
@@ -907,13 +909,16 @@ class VAEOversampler(BaseOverSampler):
         generator = make_generator(seed)
         Xt = torch.as_tensor(data).reshape(len(data), *vae.input_shape).to(device)
         n = len(Xt)
-        n_valid = int(round(self.validation_fraction * n))
-        if n_valid >= n:
-            n_valid = 0
+        n_valid = self._n_valid_rows(n)
         order = torch.randperm(n, generator=generator).to(device)
         X_valid, X_train = Xt[order[:n_valid]], Xt[order[n_valid:]]
         vae.to(device)
         return vae, X_train, X_valid if n_valid else None, Xt, generator, scaler, n_valid
+
+    def _n_valid_rows(self, n: int) -> int:
+        """Validation rows of ``n``: ``round(validation_fraction * n)``, 0 if that is all."""
+        n_valid = int(round(self.validation_fraction * n))
+        return 0 if n_valid >= n else n_valid
 
     @staticmethod
     def _scale_rows(X_part: np.ndarray, vae: VAE, name: str):

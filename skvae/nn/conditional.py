@@ -157,10 +157,11 @@ class ClassConditionedVAE(nn.Module):
     def likelihood(self) -> str:
         return self.model.likelihood
 
-    def _onehot(self, n: int, like: torch.Tensor) -> torch.Tensor:
-        onehot = torch.zeros(n, self.model.n_classes, dtype=like.dtype, device=like.device)
+    def _with_class(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes ``z`` with this class's one-hot appended: the decoder's input."""
+        onehot = torch.zeros(len(z), self.model.n_classes, dtype=z.dtype, device=z.device)
         onehot[:, self.index] = 1
-        return onehot
+        return torch.cat([z, onehot], dim=1)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and log-variance of rows ``x`` of this class."""
@@ -169,12 +170,12 @@ class ClassConditionedVAE(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """The likelihood's raw parameter for codes ``z`` of this class."""
-        return self.model.decode(torch.cat([z, self._onehot(len(z), z)], dim=1))
+        return self.model.decode(self._with_class(z))
 
     @torch.inference_mode()
     def generate(self, z: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
         """Decode codes ``z`` to samples of this class (see :meth:`VAE.generate`)."""
-        return self.model.generate(torch.cat([z, self._onehot(len(z), z)], dim=1), temperature)
+        return self.model.generate(self._with_class(z), temperature)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` draws from the prior N(0, I) as this class."""
