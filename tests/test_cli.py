@@ -148,3 +148,23 @@ def test_key_value_parsing():
 def test_console_script_entry_point():
     scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
     assert scripts.get("skvae") == "skvae.cli:main"
+
+
+def test_python_dash_m_skvae_runs_the_cli():
+    done = subprocess.run(
+        [sys.executable, "-m", "skvae", "reproduce", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: skvae reproduce")
+    bad = subprocess.run(
+        [sys.executable, "-m", "skvae", "no-such-command"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
