@@ -429,8 +429,13 @@ def write_results(
     for key in ("date", "cpu", "logical_cpus", "torch_threads", "torch", "skvae", "command"):
         md.append(f"- {key}: `{info.get(key)}`")
     for key, value in meta.items():
-        if key not in ("date", "command") and not isinstance(value, (dict, list)):
-            md.append(f"- {key}: `{value}`")
+        if key in ("date", "command") or isinstance(value, dict):
+            continue
+        if isinstance(value, (list, tuple)):  # e.g. temperatures: one line, not dropped
+            if any(isinstance(v, (dict, list, tuple)) for v in value):
+                continue
+            value = ", ".join(map(str, value)) or "none"
+        md.append(f"- {key}: `{value}`")
     for key, value in meta.items():
         if isinstance(value, dict) and "medians_per_measurement" in value:
             medians = ", ".join(f"{m:.1f}" for m in value["medians_per_measurement"])

@@ -74,6 +74,14 @@ def test_write_table_prints_and_writes(common, tmp_path, capsys):
     assert "| SMOTE" in paths[1].read_text() and '"A title"' in paths[0].read_text()
 
 
+def test_write_results_lists_scalar_list_settings(common, tmp_path):
+    meta = dict(temperatures=[1.0, 0.5], conditional=[], nested=[[1, 2]], size=100)
+    _, md_path = common.write_results("demo", {}, meta, out_dir=tmp_path)
+    md = md_path.read_text()
+    assert "- temperatures: `1.0, 0.5`" in md and "- size: `100`" in md
+    assert "- conditional: `none`" in md and "nested" not in md
+
+
 def test_machine_info_records_a_command_that_reruns_the_script(common, monkeypatch):
     monkeypatch.setattr("sys.argv", ["/any/where/residual_change.py", "--size", "100"])
     info = common.machine_info()
