@@ -172,6 +172,12 @@ ARMS: dict[str, dict] = {
     # The weight and the curriculum of round 4 at the experiment's budget.
     "AUG+VAE w.2": _aug_vae(synthetic_weight=0.2),
     "AUG+VAE curric": _aug_vae(synthetic_steps=500),
+    # bf16 autocast in both networks (class-VAEs and CNN): does the full
+    # reduced-precision path stay within the fp32 arm's noise?
+    "VAE bf16": dict(
+        form="nested", ref="VAE", cnn=dict(NEST, precision="bf16"), vae=dict(precision="bf16")
+    ),
+    "AUG+VAE bf16": _aug_vae(vae=dict(precision="bf16"), ref="AUG+VAE", precision="bf16"),
 }
 
 
