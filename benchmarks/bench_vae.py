@@ -12,6 +12,9 @@ interleaved (A B A B ...) over ``--repeats`` repeats:
     rows)`` steps are taken (every measurement sees at least ``--min-images``
     images) and a patience too large to stop. Each epoch also evaluates the
     validation rows and copies the weights when the validation loss improves.
+``train_vae bf16``
+    The same call with ``precision="bf16"`` (bfloat16 autocast around the
+    forward passes; weights, optimiser and loss stay fp32). ``--no-bf16`` skips it.
 ``step loop``
     The bare optimiser steps on the same training rows (shuffle, loss, backward,
     RMSprop step): what ``train_vae`` costs without its per-epoch bookkeeping.
@@ -21,7 +24,8 @@ wall time (the median over repeats). GFLOP/s counts the matmul and convolution
 FLOPs of the run (forward and backward of the training steps, plus the forward
 of ``train_vae``'s validation passes) with ``FlopCounterMode``; "% peak" relates
 it to ``torch.matmul``'s fp32 GFLOP/s in the same process (the best of the
-samples timed before and after the run).
+samples timed before and after the run); "% bf16 peak" relates it to the bf16
+product's. "vs fp32" is a mode's median time over ``train_vae``'s at that size.
 
 Generation throughput decodes batches of ``--gen-batch`` latent codes with a
 fitted class-VAE in inference mode (``VAE.generate``), and also through
@@ -58,6 +62,8 @@ TRAIN_COLUMNS = [
     "best images/s",
     "GFLOP/s",
     "% peak",
+    "% bf16 peak",
+    "vs fp32",
     "spread %",
     "cpu share",
     "clean",
@@ -92,6 +98,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--gen-batch", type=int, default=1000, help="codes per generation batch")
     p.add_argument("--gen-repeats", type=int, default=7, help="generation repeats (default: 7)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time train_vae under bf16 autocast (default: on)",
+    )
     C.add_vae_args(p)
     C.add_common_args(p)
     args = p.parse_args(argv)
@@ -111,7 +123,9 @@ def new_vae(latent: int, seed: int) -> ConvVAE:
         return ConvVAE(IMAGE_SHAPE, latent)
 
 
-def run_train_vae(X_train, X_valid, *, steps, latent, batch_size, seed) -> dict:
+def run_train_vae(
+    X_train, X_valid, *, steps, latent, batch_size, seed, precision: str = "fp32"
+) -> dict:
     vae = new_vae(latent, seed)
     steps_per_epoch = math.ceil(len(X_train) / max(1, min(batch_size, len(X_train))))
     epochs = math.ceil(steps / steps_per_epoch)
@@ -126,6 +140,7 @@ def run_train_vae(X_train, X_valid, *, steps, latent, batch_size, seed) -> dict:
             lr=1e-3,
             batch_size=batch_size,
             generator=torch.Generator().manual_seed(seed),
+            precision=precision,
         )
 
     wall, share, result = C.timed(go)
@@ -253,6 +268,9 @@ def main(argv=None) -> int:
 
     peak_before = C.measure_matmul_peak(torch.float32)
     print(f"fp32 matmul peak (before): {peak_before['gflops']:.1f} GFLOP/s", flush=True)
+    peak16_before = C.measure_matmul_peak(torch.bfloat16) if args.bf16 else None
+    if peak16_before:
+        print(f"bf16 matmul peak (before): {peak16_before['gflops']:.1f} GFLOP/s", flush=True)
 
     train_flops, fwd_flops, decode_flops = flops_per_image(args.latent, 16)
     print(
@@ -264,6 +282,8 @@ def main(argv=None) -> int:
     rows = []
     for n in args.sizes:
         raw = {"train_vae": [], "step loop": []}
+        if args.bf16:
+            raw["train_vae bf16"] = []
         n_train = n_valid = 0
         for r in range(args.repeats + 1):  # repeat 0 is the warm-up
             rng = np.random.RandomState(args.seed * 1000 + n * 10 + r)
@@ -274,19 +294,29 @@ def main(argv=None) -> int:
             common = {"steps": steps, "latent": args.latent, "batch_size": args.batch_size}
             a = run_train_vae(X_train, X_valid, seed=args.seed + r, **common)
             b = run_step_loop(X_train, seed=args.seed + r, **common)
+            c = (
+                run_train_vae(X_train, X_valid, seed=args.seed + r, precision="bf16", **common)
+                if args.bf16
+                else None
+            )
             if r > 0:
                 raw["train_vae"].append(a)
                 raw["step loop"].append(b)
+                if c is not None:
+                    raw["train_vae bf16"].append(c)
         for mode, runs in raw.items():
             row = {
                 "n/class": n,
                 "train rows": n_train,
-                "valid rows": n_valid if mode == "train_vae" else 0,
+                "valid rows": n_valid if mode.startswith("train_vae") else 0,
                 "mode": mode,
             }
             row.update(summarise(runs, train_flops, fwd_flops, threads))
             rows.append(row)
-        C.print_table(rows[-2:], [c for c in TRAIN_COLUMNS if c != "% peak"])
+        base = rows[-len(raw)]["time s"]
+        for row in rows[-len(raw) :]:
+            row["vs fp32"] = row["time s"] / base
+        C.print_table(rows[-len(raw) :], [c for c in TRAIN_COLUMNS if "peak" not in c])
 
     gen_rows = bench_generation(X, y, args, decode_flops)
 
@@ -298,8 +328,15 @@ def main(argv=None) -> int:
         flush=True,
     )
     peak = C.combine_peaks(peak_before, peak_after)
+    peak16 = (
+        C.combine_peaks(peak16_before, C.measure_matmul_peak(torch.bfloat16))
+        if peak16_before
+        else None
+    )
     for row in rows + gen_rows:
         row["% peak"] = 100.0 * row["GFLOP/s"] / peak["gflops"]
+    for row in rows:
+        row["% bf16 peak"] = 100.0 * row["GFLOP/s"] / peak16["gflops"] if peak16 else None
     C.print_table(rows, TRAIN_COLUMNS, title="training")
     C.print_table(gen_rows, GEN_COLUMNS, title="generation")
     print(f"% peak relative to {peak['gflops']:.1f} GFLOP/s (best fp32 matmul sample)")
@@ -316,13 +353,15 @@ def main(argv=None) -> int:
         "loss_forward_flops_per_image": fwd_flops,
         "decode_flops_per_image": decode_flops,
         "fp32 matmul peak": peak,
+        **({"bf16 matmul peak": peak16} if peak16 else {}),
         "load_average_start": load_start,
         "load_average_end": load_end,
     }
     notes = [
         "images/s: training rows fed to optimiser steps per second of wall time, "
         f"median of {args.repeats} repeats after one warm-up; `train_vae` and `step loop` "
-        "were interleaved.",
+        "(and `train_vae bf16`) were interleaved; vs fp32: the mode's median time over "
+        "`train_vae`'s at that size.",
         f"ConvVAE FLOPs per image (FlopCounterMode, matmul + conv only): training step "
         f"{train_flops / 1e6:.1f} M, loss forward {fwd_flops / 1e6:.1f} M, "
         f"decode {decode_flops / 1e6:.1f} M.",
@@ -334,7 +373,9 @@ def main(argv=None) -> int:
         f"repeats with a cpu share >= {C.CLEAN_SHARE} x {threads} threads; best images/s: "
         "the fastest repeat (the least disturbed).",
     ]
-    notes += C.interference_notes(rows + gen_rows, threads, load_start, load_end, ("% peak",))
+    notes += C.interference_notes(
+        rows + gen_rows, threads, load_start, load_end, ("% peak", "% bf16 peak")
+    )
     json_path, md_path = C.write_results(
         "bench_vae",
         {
