@@ -36,6 +36,13 @@ def _cell_mtimes(out: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
 
 
+def _run_module(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    """``python -m <args>`` in a subprocess, output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
 def test_reproduce_in_process_then_resume_as_a_subprocess(tmp_path, capsys):
     out = tmp_path / "results"
     assert main(["reproduce", "--out", str(out), *TINY_ARGS]) == 0
@@ -54,13 +61,7 @@ def test_reproduce_in_process_then_resume_as_a_subprocess(tmp_path, capsys):
     assert "| digits | VAE | CNN | 2 |" in (out / "table3.md").read_text()
 
     before = _cell_mtimes(out)
-    done = subprocess.run(
-        [sys.executable, "-m", "skvae.cli", "reproduce", "--out", str(out), *TINY_ARGS],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = _run_module("skvae.cli", "reproduce", "--out", str(out), *TINY_ARGS, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "8 cells: 0 computed, 8 reused, 0 failed" in done.stdout
     assert _cell_mtimes(out) == before
@@ -151,20 +152,8 @@ def test_console_script_entry_point():
 
 
 def test_python_dash_m_skvae_runs_the_cli():
-    done = subprocess.run(
-        [sys.executable, "-m", "skvae", "reproduce", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run_module("skvae", "reproduce", "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: skvae reproduce")
-    bad = subprocess.run(
-        [sys.executable, "-m", "skvae", "no-such-command"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    bad = _run_module("skvae", "no-such-command")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
