@@ -23,7 +23,7 @@ how far the two modes' best losses lie apart (they agree to rounding, see
 :func:`~skvae.nn.train_vaes_batched`).
 
 A second table does the same with the same ConvVAE on scikit-learn's 8x8
-digits (``skvae.datasets.load_digits``), a network of 0.2 M instead of 3.3 M
+digits (``skvae.datasets.load_digits``), a network of 0.2 M instead of 3.4 M
 weights, where a step is mostly overhead (``--no-digits`` skips it).
 
 Run ``python benchmarks/bench_vae_batched.py`` (1 thread by default); results

@@ -19,7 +19,7 @@ of their own. On the CPU (``--device cpu``) its cells also join the recorded
 ones; on another device they stay out of the extrapolation.
 
 Assumption, stated in the output: a VAE condition costs the same at every
-latent size (its latent layers are a few thousand of the ConvVAE's ~3.3 M
+latent size (its latent layers are a few thousand of the ConvVAE's ~3.4 M
 weights); only the recorded latent sizes are measured.
 
 Writes ``benchmarks/results/grid_time.{json,md}``.

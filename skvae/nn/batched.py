@@ -10,7 +10,7 @@ What it saves is the per-step overhead of K separate small steps (Python,
 dispatch, small kernels). That pays for small networks: with the ConvVAE on 8x8
 digits, 10 classes of 5 to 10 images train 1.7-1.9x faster on one CPU thread.
 The paper's ConvVAE on 28x28 MNIST is another matter: even a step on 4 images
-is mostly arithmetic on its 3.3 M weights (weight gradients, RMSprop), which
+is mostly arithmetic on its 3.4 M weights (weight gradients, RMSprop), which
 stacking does not shrink, and on one CPU thread the two ways took 0.9-1.15x
 the same time from 5 to 100 images per class (``benchmarks/bench_vae_batched.py``).
 """
