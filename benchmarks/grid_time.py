@@ -22,6 +22,15 @@ Assumption, stated in the output: a VAE condition costs the same at every
 latent size (its latent layers are a few thousand of the ConvVAE's ~3.4 M
 weights); only the recorded latent sizes are measured.
 
+The arithmetic floor: from each recorded cell's epochs, training size, generated
+rows and class-VAE epochs, the convolution and matmul FLOPs it ran (PaperCNN and
+ConvVAE FLOPs per image counted with ``FlopCounterMode``; the CNN's 20% and the
+class-VAEs' 15% validation rows per class, the test images once). The grid's
+FLOPs over the machine's fp32 ``torch.matmul`` rate, measured in the same run
+with all its cores, is the shortest time the grid could take at fp32 if every
+FLOP ran at that rate: how far the schedule is from it, and whether a time goal
+can be met at all without changing the settings.
+
 Writes ``benchmarks/results/grid_time.{json,md}``.
 """
 
@@ -35,6 +44,9 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+
+import torch
+import torch.nn.functional as F
 
 from skvae.experiment.grid import CONDITIONS, DEFAULT_GRIDS, make_cells
 
@@ -54,6 +66,80 @@ def cell_seconds(rows: Iterable[Mapping]) -> dict[tuple[int, str], list[float]]:
         seconds = float(row["fit_seconds"]) + float(row.get("score_seconds") or 0.0)
         times[(int(row["size"]), row["condition"])].append(seconds)
     return dict(times)
+
+
+def cell_work(
+    rows: Iterable[Mapping], flops: Mapping[str, float]
+) -> dict[tuple[int, str], list[float]]:
+    """FLOPs (:func:`cell_flops`) of each recorded cell, grouped by (size, condition)."""
+    work: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for row in rows:
+        work[(int(row["size"]), row["condition"])].append(cell_flops(row, flops))
+    return dict(work)
+
+
+def flops_per_image(latent: int = 3, batch: int = 16) -> dict[str, float]:
+    """Convolution and matmul FLOPs per MNIST image of the paper's networks.
+
+    Keys: ``cnn_train`` (PaperCNN forward + backward), ``cnn_forward``,
+    ``vae_train`` (ConvVAE loss forward + backward), ``vae_forward`` (its loss
+    forward, as in a validation pass) and ``decode``.
+    """
+    from skvae.nn import ConvVAE, PaperCNN
+
+    shape = (1, 28, 28)
+    x = torch.rand(batch, *shape)
+    target = torch.randint(0, 10, (batch,))
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        cnn, vae = PaperCNN(shape, 10), ConvVAE(shape, latent)
+
+    def backward(loss: torch.Tensor) -> None:
+        loss.backward()
+
+    count = _common.count_flops
+    out = {
+        "cnn_train": count(lambda: backward(F.cross_entropy(cnn(x), target))),
+        "vae_train": count(lambda: backward(vae.loss(x).mean())),
+    }
+    with torch.no_grad():
+        out["cnn_forward"] = count(lambda: cnn(x))
+        out["vae_forward"] = count(lambda: vae.loss(x))
+        out["decode"] = count(lambda: vae.generate(torch.zeros(batch, latent)))
+    return {key: value / batch for key, value in out.items()}
+
+
+def _split(n_per_class: int, fraction: float, at_least_one: bool) -> int:
+    """Validation rows of one class (CNNClassifier's rule, or VAEOversampler's)."""
+    n_valid = int(round(fraction * n_per_class))
+    return min(max(1, n_valid), n_per_class - 1) if at_least_one else n_valid
+
+
+def cell_flops(row: Mapping, flops: Mapping[str, float], n_classes: int = 10) -> float:
+    """Convolution and matmul FLOPs of one recorded cell (``skvae reproduce`` row).
+
+    The CNN trains ``epochs`` times on its training split (80% of each class,
+    at least one row held out) plus the generated rows (fresh each epoch),
+    evaluates its validation split once per epoch and the test images once;
+    in the VAE conditions each class-VAE also trains ``vae_epochs`` times on
+    85% of its class and evaluates the rest, and the generated rows are decoded
+    once per CNN epoch. Augmentation, losses and optimiser updates are not
+    counted: the floor this gives is a lower bound.
+    """
+    n, epochs = int(row["size"]), int(row["epochs"])
+    per_class = n // n_classes
+    cnn_valid = n_classes * _split(per_class, 0.2, at_least_one=True)
+    generated = int(row.get("n_generated") or 0)
+    total = epochs * (n - cnn_valid + generated) * flops["cnn_train"]
+    total += epochs * cnn_valid * flops["cnn_forward"]
+    total += int(row.get("n_test") or 0) * flops["cnn_forward"]
+    if row.get("vae_epochs") not in (None, ""):
+        vae_epochs = float(row["vae_epochs"])
+        vae_valid = n_classes * _split(per_class, 0.15, at_least_one=False)
+        total += vae_epochs * (n - vae_valid) * flops["vae_train"]
+        total += vae_epochs * vae_valid * flops["vae_forward"]
+        total += epochs * generated * flops["decode"]
+    return total
 
 
 def grid_cells(
@@ -83,8 +169,16 @@ def extrapolate(
     conditions: Sequence[str] = PAPER_CONDITIONS,
     seeds: int = 1,
     workers: int = 2,
+    work: Mapping[tuple[int, str], Sequence[float]] | None = None,
+    peak_gflops: float | None = None,
 ) -> tuple[list[dict], dict]:
     """Per-size rows and grid totals from the median recorded cell times.
+
+    With ``work`` (FLOPs per recorded cell, as ``times``) each row also gets the
+    GFLOP/s of its cells (median FLOPs over median seconds, per worker) and the
+    totals the grid's TFLOP; with ``peak_gflops`` too (the machine's rate, all
+    cores), the arithmetic floor ``floor_hours`` and the share of it the
+    schedule reaches (``floor_hours / wall_hours``).
 
     Raises ``ValueError`` naming the (size, condition) pairs without a
     recorded cell: an extrapolation would have to guess them.
@@ -102,8 +196,13 @@ def extrapolate(
             row[f"{condition} n"] = len(times[(size, condition)])
         row["cells/seed"] = len(cells)
         row["worker h/seed"] = sum(median[(s, c)] for s, c, _ in cells) / 3600
+        if work is not None:
+            flops = sum(statistics.median(work[(s, c)]) for s, c, _ in cells)
+            row["TFLOP/seed"] = flops / 1e12
+            row["GFLOP/s per worker"] = flops / (row["worker h/seed"] * 3600) / 1e9
         rows.append(row)
-    durations = [median[(s, c)] for s, c, _ in grid_cells(sizes, latents, conditions)]
+    all_cells = grid_cells(sizes, latents, conditions)
+    durations = [median[(s, c)] for s, c, _ in all_cells]
     totals = {
         "cells": len(durations) * seeds,
         "worker_hours": sum(durations) * seeds / 3600,
@@ -112,6 +211,13 @@ def extrapolate(
         "wall_hours": makespan(durations * seeds, workers) / 3600,
         "wall_hours_lower_bound": sum(durations) * seeds / workers / 3600,
     }
+    if work is not None:
+        grid_flops = seeds * sum(statistics.median(work[(s, c)]) for s, c, _ in all_cells)
+        totals["grid_tflop"] = grid_flops / 1e12
+        if peak_gflops:
+            totals["peak_gflops"] = peak_gflops
+            totals["floor_hours"] = grid_flops / (peak_gflops * 1e9) / 3600
+            totals["floor_share"] = totals["floor_hours"] / totals["wall_hours"]
     return rows, totals
 
 
@@ -190,7 +296,15 @@ def main(argv=None) -> None:
     rows = [r for folder in args.cells for r in read_cells(folder) if r["dataset"] == "mnist"]
     times = cell_seconds(rows)
     latents = sorted({int(r["latent"]) for r in rows if r.get("latent") not in (None, "")})
-    table, totals = extrapolate(times, seeds=args.seeds, workers=args.workers)
+    flops = flops_per_image()
+    work = cell_work(rows, flops)
+    # The whole machine's rate: the grid's cells run side by side on every core.
+    peak = _common.measure_matmul_peak(torch.float32)
+    meta["fp32 matmul peak"] = peak
+    meta["flops_per_image"] = {k: round(v) for k, v in flops.items()}
+    table, totals = extrapolate(
+        times, seeds=args.seeds, workers=args.workers, work=work, peak_gflops=peak["gflops_max"]
+    )
     meta.update(
         recorded_cells=len(rows),
         recorded_latents=latents,
@@ -201,6 +315,8 @@ def main(argv=None) -> None:
         *(f"{c} {k}" for c in PAPER_CONDITIONS for k in ("min", "n")),
         "cells/seed",
         "worker h/seed",
+        "TFLOP/seed",
+        "GFLOP/s per worker",
     ]
     notes += [
         "X min: median minutes (fit + score) of the recorded cells of condition X at that "
@@ -210,6 +326,15 @@ def main(argv=None) -> None:
         f"{totals['worker_hours']:.1f} worker-hours, about {totals['wall_hours']:.1f} h "
         f"on {args.workers} workers (longest-first schedule; lower bound "
         f"{totals['wall_hours_lower_bound']:.1f} h).",
+        f"Arithmetic floor: the grid's convolutions and matmuls ({totals['grid_tflop']:.0f} "
+        f"TFLOP per {args.seeds} seed(s), estimated from each cell's epochs and sizes) at "
+        f"the machine's best fp32 torch.matmul rate ({peak['gflops_max']:.0f} GFLOP/s with "
+        f"{peak['threads']} threads, measured in this run) take {totals['floor_hours']:.2f} h; "
+        f"the schedule above reaches {100 * totals['floor_share']:.0f}% of that rate. A goal "
+        "below the floor cannot be met at fp32 on this machine without changing the "
+        "settings (fewer updates) or the precision.",
+        "TFLOP/seed: the size's cells of one seed (median FLOPs per condition); GFLOP/s per "
+        "worker: those FLOPs over the cells' worker-seconds (one torch thread per worker).",
         f"Only latent size(s) {latents} were recorded; the VAE conditions are assumed "
         "to cost the same at every latent size.",
         "The recorded cells ran as `skvae reproduce` ran them: several at once on the "

@@ -29,8 +29,18 @@ def test_grid_cells_latent_free_conditions_once_per_size(grid_time):
 
 
 def _rows(seconds: dict) -> list[dict]:
+    """Recorded cell rows: the given seconds, and epochs and sizes for the FLOP count."""
     return [
-        dict(size=size, condition=cond, fit_seconds=s - 1.0, score_seconds=1.0)
+        dict(
+            size=size,
+            condition=cond,
+            fit_seconds=s - 1.0,
+            score_seconds=1.0,
+            epochs=10,
+            n_test=100,
+            n_generated=size if "VAE" in cond else 0,
+            vae_epochs=5.0 if "VAE" in cond else None,
+        )
         for (size, cond), values in seconds.items()
         for s in values
     ]
@@ -71,7 +81,12 @@ def test_main_reads_cells_and_writes_results(grid_time, tmp_path):
     result = json.loads((tmp_path / "out" / "grid_time.json").read_text())
     assert result["meta"]["recorded_cells"] == 20 and result["meta"]["cells"] == 50
     assert result["meta"]["recorded_latents"] == [3]
-    assert "Full grid, 1 seed(s): 50 cells" in (tmp_path / "out" / "grid_time.md").read_text()
+    md = (tmp_path / "out" / "grid_time.md").read_text()
+    assert "Full grid, 1 seed(s): 50 cells" in md
+    meta = result["meta"]
+    assert meta["floor_hours"] > 0 and 0 < meta["floor_share"]
+    assert meta["fp32 matmul peak"]["gflops_max"] == pytest.approx(meta["peak_gflops"], abs=0.01)
+    assert f"take {meta['floor_hours']:.2f} h" in md
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
@@ -128,3 +143,43 @@ def test_measure_reports_the_group_run_now(grid_time, tmp_path, monkeypatch, dev
     # Size 50 is the measured 2 min (cpu) or the recorded 1 min (cuda).
     assert size50["CNN min"] == (2.0 if device == "cpu" else 1.0)
     assert "took 8.0 min" in (tmp_path / "out" / "grid_time.md").read_text()
+
+
+def test_flops_per_image_of_the_paper_networks(grid_time):
+    flops = grid_time.flops_per_image()
+    # bench_cnn / bench_vae count the same networks: 0.70 G and 0.23 G per image
+    assert flops["cnn_train"] == pytest.approx(3 * flops["cnn_forward"], rel=0.01)
+    assert 0.69e9 < flops["cnn_train"] < 0.71e9
+    assert 0.23e9 < flops["vae_train"] < 0.24e9
+    assert flops["decode"] < flops["vae_forward"] < flops["vae_train"]
+
+
+UNIT = dict(cnn_train=3.0, cnn_forward=1.0, vae_train=5.0, vae_forward=2.0, decode=0.5)
+
+
+def test_cell_flops_counts_each_pass(grid_time):
+    cnn = dict(size=50, epochs=10, n_test=7000, n_generated=0, vae_epochs=None)
+    # 5 per class: 1 validation row per class (CNN rule), 40 training rows
+    assert grid_time.cell_flops(cnn, UNIT) == 10 * 40 * 3 + 10 * 10 * 1 + 7000 * 1
+    vae = dict(cnn, n_generated=50, vae_epochs=20.0)
+    # + generated rows trained and decoded each epoch; VAE: round(0.75) = 1 valid per class
+    extra = 10 * 50 * 3 + 20 * 40 * 5 + 20 * 10 * 2 + 10 * 50 * 0.5
+    assert grid_time.cell_flops(vae, UNIT) == grid_time.cell_flops(cnn, UNIT) + extra
+    # 100 per class: CNN 20 valid rows per class, VAE round(15) = 15
+    big = dict(size=1000, epochs=1, n_test=0, n_generated=0, vae_epochs=1.0)
+    assert grid_time.cell_flops(big, UNIT) == 800 * 3 + 200 * 1 + 850 * 5 + 150 * 2
+
+
+def test_extrapolate_reports_the_arithmetic_floor(grid_time):
+    times = {(50, c): [100.0] for c in grid_time.PAPER_CONDITIONS}
+    work = {(50, c): [1e12, 3e12, 2e12] for c in grid_time.PAPER_CONDITIONS}  # median 2 TFLOP
+    rows, totals = grid_time.extrapolate(
+        times, sizes=[50], latents=[3], seeds=2, workers=2, work=work, peak_gflops=100.0
+    )
+    assert rows[0]["TFLOP/seed"] == pytest.approx(8.0)
+    assert rows[0]["GFLOP/s per worker"] == pytest.approx(8e12 / 400 / 1e9)
+    assert totals["grid_tflop"] == pytest.approx(16.0)
+    assert totals["floor_hours"] == pytest.approx(16e12 / 100e9 / 3600)
+    assert totals["floor_share"] == pytest.approx(totals["floor_hours"] / totals["wall_hours"])
+    _, plain = grid_time.extrapolate(times, sizes=[50], latents=[3])
+    assert "floor_hours" not in plain and "grid_tflop" not in plain
