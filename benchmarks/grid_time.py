@@ -15,8 +15,9 @@ its lower bound. Run::
 ``--measure SIZE`` first runs one full Table 2 cell group (one size, latent 3,
 the four conditions, one seed) with ``skvae.experiment.run_grid`` on one worker
 into ``--work`` (resumable) and reports its wall time and cell times in a table
-of their own. On the CPU (``--device cpu``) its cells also join the recorded
-ones; on another device they stay out of the extrapolation.
+of their own. On the CPU at fp32 (``--device cpu --precision fp32``, the
+defaults) its cells also join the recorded ones; on another device or with
+``--precision bf16`` (both networks) they stay out of the extrapolation.
 
 Assumption, stated in the output: a VAE condition costs the same at every
 latent size (its latent layers are a few thousand of the ConvVAE's ~3.4 M
@@ -221,12 +222,22 @@ def extrapolate(
     return rows, totals
 
 
-def measure_group(size: int, seed: int, data_home: Path, work: Path, device: str = "cpu") -> float:
-    """Wall seconds of one cell group (four conditions, latent 3) run now, one worker."""
+def measure_group(
+    size: int,
+    seed: int,
+    data_home: Path,
+    work: Path,
+    device: str = "cpu",
+    precision: str = "fp32",
+) -> float:
+    """Wall seconds of one cell group (four conditions, latent 3) run now, one worker.
+
+    ``precision`` is passed to both networks (``"bf16"``: bfloat16 autocast).
+    """
     from skvae.experiment.grid import ExperimentConfig, run_grid
 
     cells = make_cells("mnist", [size], [3], PAPER_CONDITIONS, [seed])
-    on = {"device": device}
+    on = {"device": device, "precision": precision}
     config = ExperimentConfig(vae_params=on, cnn_params=on, data_home=str(data_home))
     start = time.perf_counter()
     run_grid(cells, work, config, n_jobs=1, progress=False)
@@ -253,6 +264,12 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of --measure (default: 0)")
     parser.add_argument("--device", default="cpu", help="device of --measure (default: cpu)")
     parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="precision of both networks in --measure (default: fp32)",
+    )
+    parser.add_argument(
         "--work",
         type=Path,
         default=Path("grid_time_cells"),
@@ -267,31 +284,39 @@ def main(argv=None) -> None:
     meta: dict = {"cells_from": [str(p) for p in args.cells], "workers": args.workers}
     if args.measure is not None:
         threads = _common.set_threads(args.threads)
-        wall = measure_group(args.measure, args.seed, args.data_home, args.work, args.device)
+        wall = measure_group(
+            args.measure, args.seed, args.data_home, args.work, args.device, args.precision
+        )
         meta.update(
             measured_size=args.measure,
             measured_seed=args.seed,
             measured_wall_s=round(wall, 1),
             measured_device=args.device,
+            measured_precision=args.precision,
             torch_threads=threads,
         )
         notes.append(
             f"Measured now: one cell group at {args.measure} images (seed "
-            f"{args.seed}, latent 3, four conditions, one worker, {args.device}, {threads} torch "
-            f"threads) took {wall / 60:.1f} min (cells already in {args.work} are "
-            "not rerun)."
+            f"{args.seed}, latent 3, four conditions, one worker, {args.device}, "
+            f"{args.precision}, {threads} torch threads) took {wall / 60:.1f} min (cells "
+            f"already in {args.work} are not rerun)."
         )
         measured = cell_seconds(r for r in read_cells(args.work) if r["size"] == args.measure)
         measured_rows = [
-            {"condition": c, "device": args.device, "min": statistics.median(v) / 60}
+            {
+                "condition": c,
+                "device": args.device,
+                "precision": args.precision,
+                "min": statistics.median(v) / 60,
+            }
             for (_, c), v in sorted(measured.items(), key=lambda kv: kv[0][1])
         ]
-        if args.device == "cpu":  # comparable with the recorded CPU cells
+        if args.device == "cpu" and args.precision == "fp32":  # as the recorded cells
             args.cells = [*args.cells, args.work]
         else:
             notes.append(
-                f"The cells measured on {args.device} are shown on their own and are not "
-                "part of the extrapolation, which uses the recorded cells only."
+                f"The cells measured ({args.device}, {args.precision}) are shown on their own "
+                "and are not part of the extrapolation, which uses the recorded cells only."
             )
     rows = [r for folder in args.cells for r in read_cells(folder) if r["dataset"] == "mnist"]
     times = cell_seconds(rows)
@@ -343,7 +368,10 @@ def main(argv=None) -> None:
     ]
     tables = {"Cell times and the full paper grid": (table, columns)}
     if args.measure is not None:
-        tables["Cell group measured now"] = (measured_rows, ["condition", "device", "min"])
+        tables["Cell group measured now"] = (
+            measured_rows,
+            ["condition", "device", "precision", "min"],
+        )
     for title, (table_rows, table_columns) in tables.items():
         _common.print_table(table_rows, table_columns, title=title)
     _common.write_results(

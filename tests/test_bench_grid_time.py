@@ -89,12 +89,15 @@ def test_main_reads_cells_and_writes_results(grid_time, tmp_path):
     assert f"take {meta['floor_hours']:.2f} h" in md
 
 
-@pytest.mark.parametrize("device", ["cpu", "cuda"])
-def test_measure_reports_the_group_run_now(grid_time, tmp_path, monkeypatch, device):
+@pytest.mark.parametrize(
+    ("device", "precision"), [("cpu", "fp32"), ("cuda", "fp32"), ("cpu", "bf16")]
+)
+def test_measure_reports_the_group_run_now(grid_time, tmp_path, monkeypatch, device, precision):
     pairs = [(s, c) for s in grid_time.PAPER_SIZES for c in grid_time.PAPER_CONDITIONS]
-    # On the CPU the measured cells fill in size 50; on another device they
-    # stay out of the extrapolation, so the recorded cells must cover it.
-    old = pairs[4:] if device == "cpu" else pairs
+    # On the CPU at fp32 the measured cells fill in size 50; on another device
+    # or in bf16 they stay out of the extrapolation, so the recorded cells must cover it.
+    joins = device == "cpu" and precision == "fp32"
+    old = pairs[4:] if joins else pairs
     new = pairs[:4]
 
     def write(folder, recorded):
@@ -106,8 +109,8 @@ def test_measure_reports_the_group_run_now(grid_time, tmp_path, monkeypatch, dev
     write(tmp_path / "run", {pair: [60.0] for pair in old})
     calls = []
 
-    def fake_measure(size, seed, data_home, work, device):
-        calls.append((size, seed, work, device))
+    def fake_measure(size, seed, data_home, work, device, precision):
+        calls.append((size, seed, work, device, precision))
         write(work, {pair: [120.0] for pair in new})
         return 480.0
 
@@ -125,23 +128,27 @@ def test_measure_reports_the_group_run_now(grid_time, tmp_path, monkeypatch, dev
             str(work),
             "--device",
             device,
+            "--precision",
+            precision,
             "--threads",
             "1",
             "--out",
             str(tmp_path / "out"),
         ]  # fmt: skip
     )
-    assert calls == [(50, 1, work, device)]
+    assert calls == [(50, 1, work, device, precision)]
     result = json.loads((tmp_path / "out" / "grid_time.json").read_text())
     meta, tables = result["meta"], result["tables"]
     assert meta["measured_wall_s"] == 480.0 and meta["measured_device"] == device
+    assert meta["measured_precision"] == precision
     assert meta["recorded_cells"] == 20
     measured = tables["Cell group measured now"]
     assert [r["condition"] for r in measured] == sorted(grid_time.PAPER_CONDITIONS)
     assert all(r["min"] == 2.0 and r["device"] == device for r in measured)
+    assert all(r["precision"] == precision for r in measured)
     (size50,) = [r for r in tables["Cell times and the full paper grid"] if r["size"] == 50]
-    # Size 50 is the measured 2 min (cpu) or the recorded 1 min (cuda).
-    assert size50["CNN min"] == (2.0 if device == "cpu" else 1.0)
+    # Size 50 is the measured 2 min (cpu, fp32) or the recorded 1 min.
+    assert size50["CNN min"] == (2.0 if joins else 1.0)
     assert "took 8.0 min" in (tmp_path / "out" / "grid_time.md").read_text()
 
 
