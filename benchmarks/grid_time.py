@@ -95,13 +95,10 @@ def flops_per_image(latent: int = 3, batch: int = 16) -> dict[str, float]:
         torch.manual_seed(0)
         cnn, vae = PaperCNN(shape, 10), ConvVAE(shape, latent)
 
-    def backward(loss: torch.Tensor) -> None:
-        loss.backward()
-
     count = _common.count_flops
     out = {
-        "cnn_train": count(lambda: backward(F.cross_entropy(cnn(x), target))),
-        "vae_train": count(lambda: backward(vae.loss(x).mean())),
+        "cnn_train": count(lambda: F.cross_entropy(cnn(x), target).backward()),
+        "vae_train": count(lambda: vae.loss(x).mean().backward()),
     }
     with torch.no_grad():
         out["cnn_forward"] = count(lambda: cnn(x))
