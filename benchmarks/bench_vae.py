@@ -31,7 +31,7 @@ Generation throughput decodes batches of ``--gen-batch`` latent codes with a
 fitted class-VAE in inference mode (``VAE.generate``), and also through
 ``VAEOversampler.sample`` (latent draws and the numpy copy included).
 
-Run ``python benchmarks/bench_vae.py`` (about 1.5 minutes on 2 idle cores); results go
+Run ``python benchmarks/bench_vae.py`` (about 3 minutes on 2 idle cores); results go
 to ``benchmarks/results/bench_vae.json`` and ``.md``.
 """
 
