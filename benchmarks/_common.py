@@ -38,6 +38,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 DEFAULT_DATA_HOME = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+#: (C, H, W) of an MNIST image.
+MNIST_SHAPE = (1, 28, 28)
 
 
 # --------------------------------------------------------------------- setup
@@ -289,6 +291,60 @@ def forward_flops_per_image(
     x = torch.zeros(batch, *image_shape)
     with torch.no_grad():
         return count_flops(lambda: module(x)) / batch
+
+
+def cnn_flops_per_image(batch: int = 16) -> tuple[float, float]:
+    """(training step, forward) FLOPs per MNIST image of the paper's CNN (10 classes).
+
+    The training step is forward + backward of the cross-entropy loss with an
+    Adam update (which adds no matmul or convolution FLOPs).
+    """
+    import torch.nn.functional as F
+
+    from skvae.nn import PaperCNN
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        module = PaperCNN(MNIST_SHAPE, 10)
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+    x = torch.rand(batch, *MNIST_SHAPE)
+    t = torch.randint(0, 10, (batch,))
+
+    def step():
+        loss = F.cross_entropy(module(x), t)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return count_flops(step) / batch, forward_flops_per_image(module, MNIST_SHAPE, batch)
+
+
+def vae_flops_per_image(latent: int = 3, batch: int = 16) -> tuple[float, float, float]:
+    """(training step, loss forward, decode) FLOPs per MNIST image of the ConvVAE.
+
+    The training step is forward + backward of the VAE loss with an RMSprop
+    update; the loss forward is a validation pass; decode is ``VAE.generate``.
+    """
+    from skvae.nn import ConvVAE
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        vae = ConvVAE(MNIST_SHAPE, latent)
+    x = torch.rand(batch, *MNIST_SHAPE)
+    optimizer = torch.optim.RMSprop(vae.parameters(), lr=1e-3)
+
+    def step():
+        loss = vae.loss(x).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    train = count_flops(step) / batch
+    with torch.no_grad():
+        forward = count_flops(lambda: vae.loss(x)) / batch
+    z = torch.randn(batch, latent)
+    decode = count_flops(lambda: vae.generate(z)) / batch
+    return train, forward, decode
 
 
 def gflops(images_per_s: float, flops_per_image: float) -> float:

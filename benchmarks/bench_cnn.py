@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from skvae import CNNClassifier
 from skvae.nn import PaperCNN
 
-IMAGE_SHAPE = (1, 28, 28)
+IMAGE_SHAPE = C.MNIST_SHAPE
 N_CLASSES = 10
 
 COLUMNS = [
@@ -134,21 +134,6 @@ def wrapper_fit(X, y, *, epochs, batch_size, seed, bf16=False, device="cpu") -> 
     return model
 
 
-def train_flops_per_image(batch_size: int) -> float:
-    module = PaperCNN(IMAGE_SHAPE, N_CLASSES)
-    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
-    x = torch.rand(batch_size, *IMAGE_SHAPE)
-    t = torch.randint(0, N_CLASSES, (batch_size,))
-
-    def step():
-        loss = F.cross_entropy(module(x), t)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    return C.count_flops(step) / batch_size
-
-
 def profile_fits(X, y, args) -> None:
     for name, fn in (
         ("CNNClassifier", lambda: wrapper_fit(X, y, epochs=1, batch_size=args.batch_size, seed=0)),
@@ -179,8 +164,7 @@ def main(argv=None) -> int:
     peak16_before = measure_peak(torch.bfloat16) if args.bf16 else None
     if peak16_before:
         print(f"bf16 matmul peak (before): {peak16_before['gflops']:.1f} GFLOP/s", flush=True)
-    flops = train_flops_per_image(args.batch_size)
-    fwd = C.forward_flops_per_image(PaperCNN(IMAGE_SHAPE, N_CLASSES), IMAGE_SHAPE)
+    flops, fwd = C.cnn_flops_per_image(args.batch_size)
     print(
         f"PaperCNN FLOPs/image: forward {fwd / 1e6:.1f} M, training step {flops / 1e6:.1f} M",
         flush=True,

@@ -48,7 +48,7 @@ import torch
 from skvae import VAEOversampler
 from skvae.nn import ConvVAE, train_vae
 
-IMAGE_SHAPE = (1, 28, 28)
+IMAGE_SHAPE = C.MNIST_SHAPE
 
 TRAIN_COLUMNS = [
     "n/class",
@@ -182,26 +182,6 @@ def run_step_loop(X_train, *, steps, latent, batch_size, seed) -> dict:
     return {"wall": wall, "share": share, "steps": steps, "images": images, "valid_images": 0}
 
 
-def flops_per_image(latent: int, batch: int) -> tuple[float, float, float]:
-    """(training step, loss forward, decode) FLOPs per image of the ConvVAE."""
-    vae = new_vae(latent, 0)
-    x = torch.rand(batch, *IMAGE_SHAPE)
-    optimizer = torch.optim.RMSprop(vae.parameters(), lr=1e-3)
-
-    def step():
-        loss = vae.loss(x).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    train = C.count_flops(step) / batch
-    with torch.no_grad():
-        forward = C.count_flops(lambda: vae.loss(x)) / batch
-    z = torch.randn(batch, latent)
-    decode = C.count_flops(lambda: vae.generate(z)) / batch
-    return train, forward, decode
-
-
 def summarise(runs: list[dict], fwd_bwd: float, fwd: float, threads: int) -> dict:
     ips = [r["images"] / r["wall"] for r in runs]
     gfs = [(r["images"] * fwd_bwd + r["valid_images"] * fwd) / r["wall"] / 1e9 for r in runs]
@@ -272,7 +252,7 @@ def main(argv=None) -> int:
     if peak16_before:
         print(f"bf16 matmul peak (before): {peak16_before['gflops']:.1f} GFLOP/s", flush=True)
 
-    train_flops, fwd_flops, decode_flops = flops_per_image(args.latent, 16)
+    train_flops, fwd_flops, decode_flops = C.vae_flops_per_image(args.latent, 16)
     print(
         f"ConvVAE FLOPs/image: training step {train_flops / 1e6:.1f} M, "
         f"loss forward {fwd_flops / 1e6:.1f} M, decode {decode_flops / 1e6:.1f} M",

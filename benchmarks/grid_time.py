@@ -47,7 +47,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from skvae.experiment.grid import CONDITIONS, DEFAULT_GRIDS, make_cells
 
@@ -86,54 +85,43 @@ def flops_per_image(latent: int = 3, batch: int = 16) -> dict[str, float]:
     ``vae_train`` (ConvVAE loss forward + backward), ``vae_forward`` (its loss
     forward, as in a validation pass) and ``decode``.
     """
-    from skvae.nn import ConvVAE, PaperCNN
-
-    shape = (1, 28, 28)
-    x = torch.rand(batch, *shape)
-    target = torch.randint(0, 10, (batch,))
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        cnn, vae = PaperCNN(shape, 10), ConvVAE(shape, latent)
-
-    count = _common.count_flops
-    out = {
-        "cnn_train": count(lambda: F.cross_entropy(cnn(x), target).backward()),
-        "vae_train": count(lambda: vae.loss(x).mean().backward()),
-    }
-    with torch.no_grad():
-        out["cnn_forward"] = count(lambda: cnn(x))
-        out["vae_forward"] = count(lambda: vae.loss(x))
-        out["decode"] = count(lambda: vae.generate(torch.zeros(batch, latent)))
-    return {key: value / batch for key, value in out.items()}
-
-
-def _split(n_per_class: int, fraction: float, at_least_one: bool) -> int:
-    """Validation rows of one class (CNNClassifier's rule, or VAEOversampler's)."""
-    n_valid = int(round(fraction * n_per_class))
-    return min(max(1, n_valid), n_per_class - 1) if at_least_one else n_valid
+    cnn_train, cnn_forward = _common.cnn_flops_per_image(batch)
+    vae_train, vae_forward, decode = _common.vae_flops_per_image(latent, batch)
+    return dict(
+        cnn_train=cnn_train,
+        cnn_forward=cnn_forward,
+        vae_train=vae_train,
+        vae_forward=vae_forward,
+        decode=decode,
+    )
 
 
 def cell_flops(row: Mapping, flops: Mapping[str, float], n_classes: int = 10) -> float:
     """Convolution and matmul FLOPs of one recorded cell (``skvae reproduce`` row).
 
-    The CNN trains ``epochs`` times on its training split (80% of each class,
-    at least one row held out) plus the generated rows (fresh each epoch),
-    evaluates its validation split once per epoch and the test images once;
-    in the VAE conditions each class-VAE also trains ``vae_epochs`` times on
-    85% of its class and evaluates the rest, and the generated rows are decoded
+    The CNN trains ``epochs`` times on its training split (``CNN_DEFAULTS``'
+    validation fraction of each class held out, by CNNClassifier's rule) plus the
+    generated rows (fresh each epoch), evaluates its validation split once per
+    epoch and the test images once; in the VAE conditions each class-VAE also
+    trains ``vae_epochs`` times on its class less VAEOversampler's default
+    validation rows and evaluates those, and the generated rows are decoded
     once per CNN epoch. Augmentation, losses and optimiser updates are not
     counted: the floor this gives is a lower bound.
     """
+    from skvae import CNNClassifier, VAEOversampler
+    from skvae.experiment.grid import CNN_DEFAULTS
+
     n, epochs = int(row["size"]), int(row["epochs"])
     per_class = n // n_classes
-    cnn_valid = n_classes * _split(per_class, 0.2, at_least_one=True)
+    cnn = CNNClassifier(validation_fraction=CNN_DEFAULTS["validation_fraction"])
+    cnn_valid = n_classes * cnn._n_valid_of_class(per_class)
     generated = int(row.get("n_generated") or 0)
     total = epochs * (n - cnn_valid + generated) * flops["cnn_train"]
     total += epochs * cnn_valid * flops["cnn_forward"]
     total += int(row.get("n_test") or 0) * flops["cnn_forward"]
     if row.get("vae_epochs") not in (None, ""):
         vae_epochs = float(row["vae_epochs"])
-        vae_valid = n_classes * _split(per_class, 0.15, at_least_one=False)
+        vae_valid = n_classes * VAEOversampler()._n_valid_rows(per_class)
         total += vae_epochs * (n - vae_valid) * flops["vae_train"]
         total += vae_epochs * vae_valid * flops["vae_forward"]
         total += epochs * generated * flops["decode"]
