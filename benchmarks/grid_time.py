@@ -17,7 +17,14 @@ the four conditions, one seed) with ``skvae.experiment.run_grid`` on one worker
 into ``--work`` (resumable) and reports its wall time and cell times in a table
 of their own. On the CPU at fp32 (``--device cpu --precision fp32``, the
 defaults) its cells also join the recorded ones; on another device or with
-``--precision bf16`` (both networks) they stay out of the extrapolation.
+``--precision bf16`` (both networks) they stay out of the extrapolation. With
+``--precision bf16 --versus-fp32`` the group runs in both precisions, cell by
+cell alternately, and each condition's bf16/fp32 time ratio scales the recorded
+cells into an estimate of the full grid in bf16 (with its floor at the bf16
+``torch.matmul`` rate)::
+
+    python benchmarks/grid_time.py --cells docs/results/mnist --measure 100 \
+        --precision bf16 --versus-fp32 --work /tmp/grid_time_cells
 
 Assumption, stated in the output: a VAE condition costs the same at every
 latent size (its latent layers are a few thousand of the ConvVAE's ~3.4 M
@@ -214,19 +221,65 @@ def measure_group(
     work: Path,
     device: str = "cpu",
     precision: str = "fp32",
+    conditions: Sequence[str] = PAPER_CONDITIONS,
 ) -> float:
     """Wall seconds of one cell group (four conditions, latent 3) run now, one worker.
 
-    ``precision`` is passed to both networks (``"bf16"``: bfloat16 autocast).
+    ``precision`` is passed to both networks (``"bf16"``: bfloat16 autocast);
+    ``conditions`` restricts the group to some of its cells.
     """
     from skvae.experiment.grid import ExperimentConfig, run_grid
 
-    cells = make_cells("mnist", [size], [3], PAPER_CONDITIONS, [seed])
+    cells = make_cells("mnist", [size], [3], conditions, [seed])
     on = {"device": device, "precision": precision}
     config = ExperimentConfig(vae_params=on, cnn_params=on, data_home=str(data_home))
     start = time.perf_counter()
     run_grid(cells, work, config, n_jobs=1, progress=False)
     return time.perf_counter() - start
+
+
+def measure_precisions(
+    size: int, seed: int, data_home: Path, work: Path, device: str = "cpu"
+) -> dict[str, float]:
+    """Wall seconds of one cell group in fp32 and in bf16, one cell at a time, alternating.
+
+    Each condition runs in fp32 (into ``work / "fp32"``) and then in bf16 (into
+    ``work / "bf16"``) before the next condition starts, so that a drift in the
+    machine's speed during the run touches both precisions alike. Returns the
+    seconds per precision, summed over the conditions.
+    """
+    wall = {"fp32": 0.0, "bf16": 0.0}
+    for condition in PAPER_CONDITIONS:
+        for precision in wall:
+            wall[precision] += measure_group(
+                size, seed, data_home, work / precision, device, precision, [condition]
+            )
+    return wall
+
+
+def precision_ratios(
+    fp32: Mapping[tuple[int, str], Sequence[float]],
+    bf16: Mapping[tuple[int, str], Sequence[float]],
+) -> dict[str, float]:
+    """Per condition, bf16's median cell seconds over fp32's (``cell_seconds`` mappings).
+
+    Raises ``ValueError`` naming a condition measured in only one precision.
+    """
+    ratios = {}
+    for condition in sorted({c for _, c in fp32} | {c for _, c in bf16}):
+        a = [t for (_, c), v in fp32.items() if c == condition for t in v]
+        b = [t for (_, c), v in bf16.items() if c == condition for t in v]
+        if not a or not b:
+            raise ValueError(f"Condition {condition!r} was not measured in both precisions.")
+        ratios[condition] = statistics.median(b) / statistics.median(a)
+    return ratios
+
+
+def scale_times(
+    times: Mapping[tuple[int, str], Sequence[float]], ratios: Mapping[str, float]
+) -> dict[tuple[int, str], list[float]]:
+    """``times`` with every cell of a condition multiplied by that condition's ratio."""
+    return {(size, c): [t * ratios[c] for t in v] for (size, c), v in times.items()}
 
 
 def main(argv=None) -> None:
@@ -260,8 +313,16 @@ def main(argv=None) -> None:
         default=Path("grid_time_cells"),
         help="output folder of --measure (default: ./grid_time_cells)",
     )
+    parser.add_argument(
+        "--versus-fp32",
+        action="store_true",
+        help="with --measure and --precision bf16: also run the group in fp32, cell by cell "
+        "alternately (into WORK/fp32 and WORK/bf16), and estimate the full grid in bf16",
+    )
     _common.add_common_args(parser)
     args = parser.parse_args(argv)
+    if args.versus_fp32 and (args.measure is None or args.precision != "bf16"):
+        parser.error("--versus-fp32 needs --measure SIZE and --precision bf16")
 
     from skvae.experiment.grid import read_cells
 
@@ -269,9 +330,19 @@ def main(argv=None) -> None:
     meta: dict = {"cells_from": [str(p) for p in args.cells], "workers": args.workers}
     if args.measure is not None:
         threads = _common.set_threads(args.threads)
-        wall = measure_group(
-            args.measure, args.seed, args.data_home, args.work, args.device, args.precision
-        )
+        if args.versus_fp32:
+            walls = measure_precisions(
+                args.measure, args.seed, args.data_home, args.work, args.device
+            )
+            folders = {p: args.work / p for p in walls}
+        else:
+            walls = {
+                args.precision: measure_group(
+                    args.measure, args.seed, args.data_home, args.work, args.device, args.precision
+                )
+            }
+            folders = {args.precision: args.work}
+        wall = walls[args.precision]
         meta.update(
             measured_size=args.measure,
             measured_seed=args.seed,
@@ -280,22 +351,34 @@ def main(argv=None) -> None:
             measured_precision=args.precision,
             torch_threads=threads,
         )
-        notes.append(
-            f"Measured now: one cell group at {args.measure} images (seed "
-            f"{args.seed}, latent 3, four conditions, one worker, {args.device}, "
-            f"{args.precision}, {threads} torch threads) took {wall / 60:.1f} min (cells "
-            f"already in {args.work} are not rerun)."
-        )
-        measured = cell_seconds(r for r in read_cells(args.work) if r["size"] == args.measure)
+        for precision, seconds in walls.items():
+            notes.append(
+                f"Measured now: one cell group at {args.measure} images (seed "
+                f"{args.seed}, latent 3, four conditions, one worker, {args.device}, "
+                f"{precision}, {threads} torch threads) took {seconds / 60:.1f} min (cells "
+                f"already in {folders[precision]} are not rerun)."
+            )
+        measured = {
+            p: cell_seconds(r for r in read_cells(f) if r["size"] == args.measure)
+            for p, f in folders.items()
+        }
+        ratios = precision_ratios(measured["fp32"], measured["bf16"]) if args.versus_fp32 else {}
         measured_rows = [
             {
                 "condition": c,
                 "device": args.device,
-                "precision": args.precision,
+                "precision": p,
                 "min": statistics.median(v) / 60,
+                **({"bf16/fp32": ratios[c] if p == "bf16" else 1.0} if ratios else {}),
             }
-            for (_, c), v in sorted(measured.items(), key=lambda kv: kv[0][1])
+            for p, cells in measured.items()
+            for (_, c), v in sorted(cells.items(), key=lambda kv: kv[0][1])
         ]
+        if args.versus_fp32:
+            meta.update(
+                measured_wall_s_fp32=round(walls["fp32"], 1),
+                bf16_over_fp32={c: round(r, 3) for c, r in ratios.items()},
+            )
         if args.device == "cpu" and args.precision == "fp32":  # as the recorded cells
             args.cells = [*args.cells, args.work]
         else:
@@ -355,7 +438,35 @@ def main(argv=None) -> None:
     if args.measure is not None:
         tables["Cell group measured now"] = (
             measured_rows,
-            ["condition", "device", "precision", "min"],
+            ["condition", "device", "precision", "min", *(["bf16/fp32"] if ratios else [])],
+        )
+    if args.measure is not None and ratios:
+        bf16_peak = _common.measure_matmul_peak(torch.bfloat16)
+        meta["bf16 matmul peak"] = bf16_peak
+        bf16_table, bf16_totals = extrapolate(
+            scale_times(times, ratios),
+            seeds=args.seeds,
+            workers=args.workers,
+            work=work,
+            peak_gflops=bf16_peak["gflops_max"],
+        )
+        meta.update(
+            bf16_wall_hours=round(bf16_totals["wall_hours"], 2),
+            bf16_floor_hours=round(bf16_totals["floor_hours"], 2),
+        )
+        tables["The full paper grid estimated in bf16"] = (
+            bf16_table,
+            ["size", *(f"{c} min" for c in PAPER_CONDITIONS), "worker h/seed"],
+        )
+        shown = ", ".join(f"{c} {r:.2f}" for c, r in ratios.items())
+        notes.append(
+            f"bf16 estimate: each recorded cell's time multiplied by its condition's bf16/fp32 "
+            f"time ratio measured now at {args.measure} images ({shown}), assuming the "
+            f"ratio holds at every size: {bf16_totals['worker_hours']:.1f} worker-hours, "
+            f"about {bf16_totals['wall_hours']:.1f} h on {args.workers} workers. Its "
+            f"arithmetic floor at the best bf16 torch.matmul rate "
+            f"({bf16_peak['gflops_max']:.0f} GFLOP/s, measured in this run) is "
+            f"{bf16_totals['floor_hours']:.2f} h."
         )
     for title, (table_rows, table_columns) in tables.items():
         _common.print_table(table_rows, table_columns, title=title)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from conftest import load_benchmark
 
 
@@ -190,3 +191,77 @@ def test_extrapolate_reports_the_arithmetic_floor(grid_time):
     assert totals["floor_share"] == pytest.approx(totals["floor_hours"] / totals["wall_hours"])
     _, plain = grid_time.extrapolate(times, sizes=[50], latents=[3])
     assert "floor_hours" not in plain and "grid_tflop" not in plain
+
+
+def test_precision_ratios_and_scaled_times(grid_time):
+    fp32 = {(100, "CNN"): [100.0], (100, "VAE"): [200.0, 300.0, 400.0]}
+    bf16 = {(100, "CNN"): [50.0], (100, "VAE"): [270.0]}
+    ratios = grid_time.precision_ratios(fp32, bf16)
+    assert ratios == {"CNN": 0.5, "VAE": pytest.approx(0.9)}
+    scaled = grid_time.scale_times({(50, "CNN"): [10.0, 20.0], (1000, "VAE"): [100.0]}, ratios)
+    assert scaled == {(50, "CNN"): [5.0, 10.0], (1000, "VAE"): [pytest.approx(90.0)]}
+    with pytest.raises(ValueError, match="'VAE' was not measured in both"):
+        grid_time.precision_ratios(fp32, {(100, "CNN"): [50.0]})
+
+
+def test_versus_fp32_alternates_and_estimates_the_grid_in_bf16(grid_time, tmp_path, monkeypatch):
+    pairs = [(s, c) for s in grid_time.PAPER_SIZES for c in grid_time.PAPER_CONDITIONS]
+    (tmp_path / "run" / "cells").mkdir(parents=True)
+    for k, row in enumerate(_rows({pair: [60.0] for pair in pairs})):
+        row.update(dataset="mnist", latent=None if row["condition"] in ("CNN", "AUG") else 3)
+        (tmp_path / "run" / "cells" / f"cell{k}.json").write_text(json.dumps({"row": row}))
+    calls = []
+    # bf16 takes half fp32's time for the CNN conditions, the same for the VAE ones.
+    seconds = {"fp32": 120.0, "bf16": 60.0}
+
+    def fake_measure(size, seed, data_home, work, device, precision, conditions):
+        calls.append((work.name, precision, tuple(conditions)))
+        (work / "cells").mkdir(parents=True, exist_ok=True)
+        for cond in conditions:
+            s = seconds[precision] if "VAE" not in cond else 120.0
+            (row,) = _rows({(size, cond): [s]})
+            row.update(dataset="mnist", latent=None if "VAE" not in cond else 3)
+            (work / "cells" / f"{cond}.json").write_text(json.dumps({"row": row}))
+        return 100.0
+
+    monkeypatch.setattr(grid_time, "measure_group", fake_measure)
+    # Fixed matmul rates: bf16 twice fp32's, so its floor is half the fp32 floor.
+    rates = {torch.float32: 100.0, torch.bfloat16: 200.0}
+    monkeypatch.setattr(
+        grid_time._common,
+        "measure_matmul_peak",
+        lambda dtype: {"gflops_max": rates[dtype], "gflops": rates[dtype], "threads": 1},
+    )
+    argv = ["--cells", str(tmp_path / "run"), "--measure", "100", "--work", str(tmp_path / "w")]
+    out = ["--threads", "1", "--out", str(tmp_path / "out")]
+    grid_time.main([*argv, "--precision", "bf16", "--versus-fp32", *out])
+    # Cell by cell, fp32 then bf16, each precision in its own folder.
+    assert calls == [
+        (p, p, (c,)) for c in grid_time.PAPER_CONDITIONS for p in ("fp32", "bf16")
+    ]  # fmt: skip
+    result = json.loads((tmp_path / "out" / "grid_time.json").read_text())
+    meta = result["meta"]
+    assert meta["bf16_over_fp32"] == {"AUG": 0.5, "AUG+VAE": 1.0, "CNN": 0.5, "VAE": 1.0}
+    assert meta["measured_wall_s"] == meta["measured_wall_s_fp32"] == 400.0
+    assert meta["recorded_cells"] == 20  # the measured cells stay out
+    # CNN and AUG once per size, the VAE conditions once per latent (4): 2 of 10 cells halve.
+    assert meta["bf16_wall_hours"] == pytest.approx(meta["wall_hours"] * 9 / 10, abs=0.01)
+    assert meta["peak_gflops"] == 100.0
+    assert meta["bf16_floor_hours"] == pytest.approx(meta["floor_hours"] / 2, abs=0.01)
+    measured = result["tables"]["Cell group measured now"]
+    assert {(r["precision"], r["condition"], r["bf16/fp32"]) for r in measured} >= {
+        ("fp32", "CNN", 1.0),
+        ("bf16", "CNN", 0.5),
+        ("bf16", "VAE", 1.0),
+    }
+    bf16_grid = result["tables"]["The full paper grid estimated in bf16"]
+    assert [r["CNN min"] for r in bf16_grid] == [0.5] * len(grid_time.PAPER_SIZES)
+    assert (
+        "bf16 estimate: each recorded cell's time"
+        in (tmp_path / "out" / "grid_time.md").read_text()
+    )
+    # --versus-fp32 needs --measure and --precision bf16.
+    no_measure = ["--cells", str(tmp_path / "run"), "--precision", "bf16", "--versus-fp32"]
+    for args in (no_measure, [*argv, "--versus-fp32", *out]):
+        with pytest.raises(SystemExit):
+            grid_time.main(args)
