@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -298,6 +299,53 @@ def summarise(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def paired(rows: list[dict], pairs: list[tuple[str, str]]) -> list[dict]:
+    """Paired F1 differences ``arm - ref`` of recorded runs, per size and pooled.
+
+    A pair is a run of ``arm`` and one of ``ref`` on the same size and seed (so
+    the same subset, and the same CNN seed when the two arms share it). Each
+    result row holds the size (``"all"`` for every size pooled), the number of
+    pairs, the mean and median difference, how many are above zero, the
+    two-sided Wilcoxon signed-rank p-value (NaN when every difference is zero)
+    and the smallest and largest difference.
+    """
+    from scipy.stats import wilcoxon
+
+    f1 = {(r["arm"], r["size"], r["seed"]): r["f1"] for r in rows}
+    diffs: dict = {}
+    for arm, ref in pairs:
+        for (name, size, seed), value in f1.items():
+            if name == arm and (ref, size, seed) in f1:
+                diffs.setdefault(size, []).append(value - f1[(ref, size, seed)])
+    groups = [(size, diffs[size]) for size in sorted(diffs)]
+    if len(groups) > 1:
+        groups.append(("all", [d for _, ds in groups for d in ds]))
+    out = []
+    for size, ds in groups:
+        p = wilcoxon(ds).pvalue if any(ds) else math.nan
+        out.append(
+            dict(
+                size=size,
+                pairs=len(ds),
+                mean=statistics.mean(ds),
+                median=statistics.median(ds),
+                higher=sum(d > 0 for d in ds),
+                p=float(p),
+                min=min(ds),
+                max=max(ds),
+            )
+        )
+    return out
+
+
+def _pair_arg(text: str) -> tuple[str, str]:
+    """``"ARM=REF"`` -> ``(ARM, REF)``, both names of ``ARMS``."""
+    arm, sep, ref = text.partition("=")
+    if not sep or arm not in ARMS or ref not in ARMS:
+        raise argparse.ArgumentTypeError(f"expected ARM=REF with two arm names, got {text!r}")
+    return arm, ref
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 250])
@@ -308,7 +356,26 @@ def main(argv=None) -> None:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--data-home", default=str(DEFAULT_DATA_HOME))
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument(
+        "--paired",
+        nargs="+",
+        type=_pair_arg,
+        metavar="ARM=REF",
+        help="run nothing: print the paired F1 differences ARM - REF of the runs "
+        "recorded in --out, per size and pooled, with Wilcoxon p-values",
+    )
     args = parser.parse_args(argv)
+    if args.paired:
+        runs = args.out / "ablation_runs.jsonl"
+        rows = [json.loads(line) for line in runs.read_text().splitlines() if line]
+        print("| size | pairs | mean (median) | higher | Wilcoxon p | range |")
+        print("|---:|---:|---|---:|---:|---|")
+        for r in paired(rows, args.paired):
+            print(
+                f"| {r['size']} | {r['pairs']} | {r['mean']:+.2f} ({r['median']:+.2f}) | "
+                f"{r['higher']} | {r['p']:.2f} | {r['min']:+.1f} to {r['max']:+.1f} |"
+            )
+        return
 
     from joblib import Parallel, delayed
 

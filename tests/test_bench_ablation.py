@@ -1,6 +1,7 @@
 """benchmarks/ablation.py: every arm builds a valid estimator, keyed stably."""
 
 import json
+import math
 
 import pytest
 from conftest import BENCH_DIR, load_benchmark
@@ -57,3 +58,40 @@ def test_spec_keys_of_recorded_runs_still_match():
     assert rows
     stale = {r["arm"] for r in rows if r["spec"] != ablation.spec_key(r["arm"])}
     assert not stale, f"arms whose settings changed since they ran: {sorted(stale)}"
+
+
+def _run(arm, size, seed, f1):
+    return dict(arm=arm, size=size, seed=seed, f1=f1)
+
+
+def test_paired_differences_per_size_and_pooled():
+    rows = [
+        *(_run("CNN", 50, s, 70.0) for s in range(6)),
+        *(_run("CNN bf16", 50, s, 70.0 + d) for s, d in enumerate([1, 2, 3, 4, 5, -1])),
+        _run("AUG", 100, 0, 90.0),
+        _run("AUG bf16", 100, 0, 89.0),
+        _run("AUG bf16", 100, 1, 95.0),  # no fp32 twin: not a pair
+    ]
+    by_size = {
+        r["size"]: r for r in ablation.paired(rows, [("CNN bf16", "CNN"), ("AUG bf16", "AUG")])
+    }
+    assert by_size[50]["pairs"] == 6 and by_size[50]["higher"] == 5
+    assert by_size[50]["mean"] == pytest.approx(14 / 6) and by_size[50]["median"] == 2.5
+    assert (by_size[50]["min"], by_size[50]["max"]) == (-1.0, 5.0)
+    assert 0.0 < by_size[50]["p"] < 0.2  # 5 of 6 up: exact two-sided p = 4/64
+    assert by_size[100]["pairs"] == 1 and by_size[100]["mean"] == -1.0
+    assert by_size["all"]["pairs"] == 7 and by_size["all"]["higher"] == 5
+    (only,) = ablation.paired(rows, [("CNN", "CNN")])  # one size: no pooled row
+    assert only["pairs"] == 6 and only["mean"] == 0.0
+    assert math.isnan(only["p"])  # every difference zero: no test
+
+
+def test_paired_cli_reads_the_recorded_runs(tmp_path, capsys):
+    rows = [_run("AUG", 50, 0, 80.0), _run("AUG bf16", 50, 0, 82.5)]
+    (tmp_path / "ablation_runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ablation.main(["--out", str(tmp_path), "--paired", "AUG bf16=AUG"])
+    out = capsys.readouterr().out
+    assert "| 50 | 1 | +2.50 (+2.50) | 1 |" in out
+    for bad in ("AUG bf16", "AUG bf16=nope"):
+        with pytest.raises(SystemExit):
+            ablation.main(["--out", str(tmp_path), "--paired", bad])
