@@ -26,6 +26,10 @@ A second table does the same with the same ConvVAE on scikit-learn's 8x8
 digits (``skvae.datasets.load_digits``), a network of 0.2 M instead of 3.4 M
 weights, where a step is mostly overhead (``--no-digits`` skips it).
 
+``--profile N`` adds a third table: one run of each mode at ``N`` MNIST images
+per class under ``torch.profiler``, the operators that took the most CPU time
+(grouped by input shapes), to show where each mode spends a step.
+
 Run ``python benchmarks/bench_vae_batched.py`` (1 thread by default); results
 go to ``benchmarks/results/bench_vae_batched.json`` and ``.md``. The default
 ``--steps 20 --repeats 3`` takes about 25 minutes on one core; ``--repeats 2``
@@ -75,6 +79,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--no-digits", action="store_true", help="skip the table on 8x8 digits")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="also profile one run of each mode at N MNIST images per class",
+    )
+    p.add_argument(
+        "--profile-top", type=int, default=6, help="operators per mode in --profile (default: 6)"
+    )
     C.add_vae_args(p)
     C.add_common_args(p)
     p.set_defaults(threads=1)
@@ -192,6 +205,42 @@ def bench(X, y, shape, args, threads: int) -> list[dict]:
     return rows
 
 
+PROFILE_COLUMNS = ["mode", "operator", "input shapes", "calls", "self ms", "% of mode"]
+
+
+def profile_modes(X, y, shape, args, n: int) -> list[dict]:
+    """Each mode's costliest operators (self CPU time) in one run at ``n`` images per class.
+
+    Both modes first run once unprofiled (warm-up), then once under
+    ``torch.profiler`` on the same classes and seeds.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    rng = np.random.RandomState(args.seed * 1000 + n * 10)
+    parts = draw_classes(X, y, shape, n, rng, args.validation_fraction, args.seed)
+    rows = []
+    for mode in ("loop", "batched"):
+        run(mode, parts, shape, args, args.seed)
+        with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+            run(mode, parts, shape, args, args.seed)
+        events = prof.key_averages(group_by_input_shape=True)
+        total = sum(e.self_cpu_time_total for e in events)
+        for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[: args.profile_top]:
+            shapes = [list(t) for t in e.input_shapes if t]
+            rows.append(
+                {
+                    "mode": mode,
+                    "operator": e.key,
+                    "input shapes": " ".join(str(t).replace(" ", "") for t in shapes[:2]),
+                    "calls": e.count,
+                    "self ms": e.self_cpu_time_total / 1e3,
+                    "% of mode": 100 * e.self_cpu_time_total / total,
+                }
+            )
+    C.print_table(rows, PROFILE_COLUMNS, title=f"Where the time goes, {n} images per class")
+    return rows
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     threads = C.set_threads(args.threads)
@@ -206,6 +255,7 @@ def main(argv=None) -> int:
         Xd, yd = load_digits(return_X_y=True)  # in [0, 1]
         tables["digits 8x8"] = bench(Xd, yd, DIGITS_SHAPE, args, threads)
     rows = [row for table in tables.values() for row in table]
+    profiled = profile_modes(X, y, MNIST_SHAPE, args, args.profile) if args.profile else None
 
     load_end = C.load_average()
     print(f"load average at end: {load_end}", flush=True)
@@ -235,12 +285,24 @@ def main(argv=None) -> int:
         f"({C.machine_info()['logical_cpus']}) means other processes shared the cores.",
     ]
     notes += C.interference_notes(rows, threads, load_start, load_end, ())
+    out_tables = {
+        f"Per-class loop vs batched, ConvVAE on {name}": (table, COLUMNS)
+        for name, table in tables.items()
+    }
+    if profiled:
+        out_tables[f"Where the time goes, {args.profile} images per class (torch.profiler)"] = (
+            profiled,
+            PROFILE_COLUMNS,
+        )
+        notes.append(
+            "Where the time goes: one profiled run per mode (after an unprofiled one) at "
+            f"{args.profile} MNIST images per class, {args.steps} steps per class-VAE; self "
+            "CPU time of the costliest operators, grouped by input shapes (the first two "
+            "shown); % of mode: share of all operators' self time in that run."
+        )
     json_path, md_path = C.write_results(
         "bench_vae_batched",
-        {
-            f"Per-class loop vs batched, ConvVAE on {name}": (table, COLUMNS)
-            for name, table in tables.items()
-        },
+        out_tables,
         meta,
         out_dir=args.out,
         notes=notes,
