@@ -119,8 +119,9 @@ class VAEOversampler(BaseOverSampler):
         early stopping; results agree with ``batched=False`` to float rounding,
         not bit for bit. It saves per-step overhead, which pays for small
         networks (1.7-1.9x faster for 8x8 digits at 5-10 rows per class on one
-        CPU thread) but hardly for the paper's ConvVAE on 28x28 MNIST, whose
-        steps are mostly arithmetic (0.9-1.15x on one CPU thread). When the
+        CPU thread) but not for the paper's ConvVAE on 28x28 MNIST (0.9-1.15x
+        on one CPU thread), whose stacked dense-layer gradients cost more than
+        the overhead saved. When the
         class-VAEs cannot be stacked (see :func:`skvae.nn.batched.batchable`,
         e.g. a ``vae`` callable returning different networks per class) they
         are trained one by one, with a warning.
