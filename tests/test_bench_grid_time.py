@@ -47,6 +47,14 @@ def _rows(seconds: dict) -> list[dict]:
     ]
 
 
+def _write_cells(folder, recorded: dict, prefix: str = "cell") -> None:
+    """``recorded`` ({(size, condition): [seconds]}) as MNIST cells in ``folder / "cells"``."""
+    (folder / "cells").mkdir(parents=True, exist_ok=True)
+    for k, row in enumerate(_rows(recorded)):
+        row.update(dataset="mnist", latent=None if row["condition"] in ("CNN", "AUG") else 3)
+        (folder / "cells" / f"{prefix}{k}.json").write_text(json.dumps({"row": row}))
+
+
 def test_extrapolate_from_median_cell_times(grid_time):
     recorded = {
         (50, "CNN"): [60.0, 120.0, 600.0],  # median 120 s
@@ -73,11 +81,7 @@ def test_extrapolate_from_median_cell_times(grid_time):
 def test_main_reads_cells_and_writes_results(grid_time, tmp_path):
     pairs = [(s, c) for s in grid_time.PAPER_SIZES for c in grid_time.PAPER_CONDITIONS]
     recorded = {pair: [60.0 * (i + 1)] for i, pair in enumerate(pairs)}
-    cells = tmp_path / "run" / "cells"
-    cells.mkdir(parents=True)
-    for k, row in enumerate(_rows(recorded)):
-        row.update(dataset="mnist", latent=None if row["condition"] in ("CNN", "AUG") else 3)
-        (cells / f"cell{k}.json").write_text(json.dumps({"row": row}))
+    _write_cells(tmp_path / "run", recorded)
     grid_time.main(["--cells", str(tmp_path / "run"), "--out", str(tmp_path / "out")])
     result = json.loads((tmp_path / "out" / "grid_time.json").read_text())
     assert result["meta"]["recorded_cells"] == 20 and result["meta"]["cells"] == 50
@@ -101,18 +105,12 @@ def test_measure_reports_the_group_run_now(grid_time, tmp_path, monkeypatch, dev
     old = pairs[4:] if joins else pairs
     new = pairs[:4]
 
-    def write(folder, recorded):
-        (folder / "cells").mkdir(parents=True, exist_ok=True)
-        for k, row in enumerate(_rows(recorded)):
-            row.update(dataset="mnist", latent=None if row["condition"] in ("CNN", "AUG") else 3)
-            (folder / "cells" / f"cell{k}.json").write_text(json.dumps({"row": row}))
-
-    write(tmp_path / "run", {pair: [60.0] for pair in old})
+    _write_cells(tmp_path / "run", {pair: [60.0] for pair in old})
     calls = []
 
     def fake_measure(size, seed, data_home, work, device, precision):
         calls.append((size, seed, work, device, precision))
-        write(work, {pair: [120.0] for pair in new})
+        _write_cells(work, {pair: [120.0] for pair in new})
         return 480.0
 
     monkeypatch.setattr(grid_time, "measure_group", fake_measure)
@@ -206,22 +204,16 @@ def test_precision_ratios_and_scaled_times(grid_time):
 
 def test_versus_fp32_alternates_and_estimates_the_grid_in_bf16(grid_time, tmp_path, monkeypatch):
     pairs = [(s, c) for s in grid_time.PAPER_SIZES for c in grid_time.PAPER_CONDITIONS]
-    (tmp_path / "run" / "cells").mkdir(parents=True)
-    for k, row in enumerate(_rows({pair: [60.0] for pair in pairs})):
-        row.update(dataset="mnist", latent=None if row["condition"] in ("CNN", "AUG") else 3)
-        (tmp_path / "run" / "cells" / f"cell{k}.json").write_text(json.dumps({"row": row}))
+    _write_cells(tmp_path / "run", {pair: [60.0] for pair in pairs})
     calls = []
     # bf16 takes half fp32's time for the CNN conditions, the same for the VAE ones.
     seconds = {"fp32": 120.0, "bf16": 60.0}
 
     def fake_measure(size, seed, data_home, work, device, precision, conditions):
         calls.append((work.name, precision, tuple(conditions)))
-        (work / "cells").mkdir(parents=True, exist_ok=True)
         for cond in conditions:
             s = seconds[precision] if "VAE" not in cond else 120.0
-            (row,) = _rows({(size, cond): [s]})
-            row.update(dataset="mnist", latent=None if "VAE" not in cond else 3)
-            (work / "cells" / f"{cond}.json").write_text(json.dumps({"row": row}))
+            _write_cells(work, {(size, cond): [s]}, prefix=cond)
         return 100.0
 
     monkeypatch.setattr(grid_time, "measure_group", fake_measure)
