@@ -365,9 +365,13 @@ def main(argv=None) -> None:
         "recorded in --out, per size and pooled, with Wilcoxon p-values",
     )
     args = parser.parse_args(argv)
+    runs_path = args.out / "ablation_runs.jsonl"
+    rows = []
+    if runs_path.exists():
+        rows = [json.loads(line) for line in runs_path.read_text().splitlines() if line]
     if args.paired:
-        runs = args.out / "ablation_runs.jsonl"
-        rows = [json.loads(line) for line in runs.read_text().splitlines() if line]
+        if not rows:
+            parser.error(f"--paired: no recorded runs in {runs_path}")
         print("| size | pairs | mean (median) | higher | Wilcoxon p | range |")
         print("|---:|---:|---|---:|---:|---|")
         for r in paired(rows, args.paired):
@@ -380,10 +384,6 @@ def main(argv=None) -> None:
     from joblib import Parallel, delayed
 
     args.out.mkdir(parents=True, exist_ok=True)
-    runs_path = args.out / "ablation_runs.jsonl"
-    rows = []
-    if runs_path.exists():
-        rows = [json.loads(line) for line in runs_path.read_text().splitlines() if line]
     done = {(r["arm"], r["size"], r["seed"], r["latent"], r["spec"]) for r in rows}
     todo = [
         (name, size, seed)

@@ -95,3 +95,5 @@ def test_paired_cli_reads_the_recorded_runs(tmp_path, capsys):
     for bad in ("AUG bf16", "AUG bf16=nope"):
         with pytest.raises(SystemExit):
             ablation.main(["--out", str(tmp_path), "--paired", bad])
+    with pytest.raises(SystemExit):  # nothing recorded there
+        ablation.main(["--out", str(tmp_path / "empty"), "--paired", "AUG bf16=AUG"])
