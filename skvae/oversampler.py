@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import label_binarize
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
 from ._utils import (
     draw_seed,
@@ -185,6 +185,17 @@ class VAEOversampler(BaseOverSampler):
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``. Fitted VAEs are kept on
         the CPU, so a sampler fitted on a GPU pickles and loads anywhere.
+    memory : str, object with the joblib.Memory interface or None, default=None
+        Cache of the trained class-VAEs, as scikit-learn's ``Pipeline(memory=...)``
+        caches fitted transformers: a directory path or a :class:`joblib.Memory`.
+        A ``fit_resample`` on the same rows with the same training settings
+        (the parameters that shape the VAEs, the rows each class gets and the
+        ``random_state`` stream) loads the VAEs instead of training them again,
+        and gives the same output as training would. Generation settings
+        (``decode_temperature``, ``generation``, ``filter_*``) and ``verbose``
+        are not part of the key, so a search over them trains the VAEs once per
+        data split. None (default) caches nothing. A ``vae`` callable must
+        pickle to be hashed.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, splits, training noise and generation. The same
         value gives the same output on CPU; global RNG state is left untouched.
@@ -274,6 +285,7 @@ class VAEOversampler(BaseOverSampler):
         "filter_estimator": [None, HasMethods(["fit", "predict_proba"])],
         "max_filter_rounds": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
+        "memory": [None, str, HasMethods(["cache"])],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -304,6 +316,7 @@ class VAEOversampler(BaseOverSampler):
         filter_estimator=None,
         max_filter_rounds: int = 20,
         device="cpu",
+        memory=None,
         random_state=None,
         verbose: int = 0,
     ) -> None:
@@ -330,6 +343,7 @@ class VAEOversampler(BaseOverSampler):
         self.filter_estimator = filter_estimator
         self.max_filter_rounds = max_filter_rounds
         self.device = device
+        self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
 
@@ -600,14 +614,26 @@ class VAEOversampler(BaseOverSampler):
 
     def _build_vae(self, image_shape, n_features: int, n_classes: int | None = None) -> VAE:
         vae = self._new_vae(image_shape, n_features, n_classes)
-        # Fail before training, not after: only Bernoulli logits have a temperature.
+        self._check_temperature(vae)  # fail before training, not after
+        return vae
+
+    def _check_temperature(self, vae: VAE) -> None:
+        """Only Bernoulli logits have a temperature."""
         if self.decode_temperature != 1 and vae.likelihood != "bernoulli":
             raise ValueError(
                 f"decode_temperature={self.decode_temperature} needs a VAE with the "
                 f"'bernoulli' likelihood (images in [0, 1]); this one's is "
                 f"{vae.likelihood!r}. Use decode_temperature=1 for tabular data."
             )
-        return vae
+
+    def _train_all(self, X, y, rng, device: torch.device) -> None:
+        """Train the VAEs of every class to generate for (the work ``memory`` caches)."""
+        self.vaes_, self.histories_, self.scalers_, self.latent_samplers_ = {}, {}, {}, {}
+        self.pretrain_history_ = None
+        if self.conditional:
+            self._fit_conditional(X, y, int(rng.randint(2**31 - 1)), device)
+        else:
+            self._fit_per_class(X, y, rng, device)
 
     def _new_vae(self, image_shape, n_features: int, n_classes: int | None = None) -> VAE:
         """The network ``vae`` names; a conditional one on ``n_classes`` if given."""
@@ -653,12 +679,30 @@ class VAEOversampler(BaseOverSampler):
         self._forget_fit()
         self.image_shape_ = self._resolve_image_shape(X)
         self.classes_ = np.unique(y)
-        self.vaes_, self.histories_, self.scalers_, self.latent_samplers_ = {}, {}, {}, {}
-        self.pretrain_history_ = None
-        if self.conditional:
-            self._fit_conditional(X, y, int(rng.randint(2**31 - 1)), device)
-        else:
-            self._fit_per_class(X, y, rng, device)
+        train = _train_vaes
+        if self.memory is not None:
+            # verbose and decode_temperature do not change what the VAEs learn.
+            train = check_memory(self.memory).cache(
+                _train_vaes, ignore=["verbose", "decode_temperature"]
+            )
+        args = (
+            {name: getattr(self, name) for name in _TRAINING_PARAMS},
+            X,
+            y,
+            self.sampling_strategy_,
+            self.image_shape_,
+            device,
+            rng.get_state(),
+        )
+        kwargs = dict(decode_temperature=self.decode_temperature, verbose=self.verbose)
+        if self.verbose and _in_cache(train, args, kwargs):
+            print("[VAEOversampler] class-VAEs loaded from memory (same rows and settings)")
+        trained, rng_state = train(*args, **kwargs)
+        for name, value in trained.items():
+            setattr(self, name, value)
+        rng.set_state(rng_state)  # generation goes on from where training left the stream
+        for vae in self.vaes_.values():
+            self._check_temperature(vae)  # a cached VAE was not built with these settings
         if self.generation == "residual":
             self.anchors_ = {}
             for label in self.vaes_:
@@ -945,3 +989,60 @@ class VAEOversampler(BaseOverSampler):
             codes, _ = vae.encode(Xt)
         vae.cpu()
         return codes.cpu().numpy()
+
+
+#: The parameters that shape the trained VAEs: with the rows, the classes to
+#: generate for, the image shape, the device and the random stream they form
+#: ``memory``'s key. The others only act before training (``sampling_strategy``
+#: and ``augment_size`` through ``sampling_strategy_``, ``image_shape``,
+#: ``device`` and ``random_state`` through their resolved values) or after it.
+_TRAINING_PARAMS = (
+    "latent",
+    "vae",
+    "beta",
+    "max_epochs",
+    "min_steps",
+    "patience",
+    "lr",
+    "batch_size",
+    "precision",
+    "batched",
+    "validation_fraction",
+    "pretrain",
+    "conditional",
+    "latent_sampler",
+)
+_TRAINED = ("vaes_", "histories_", "scalers_", "latent_samplers_", "pretrain_history_")
+
+
+def _train_vaes(
+    params: dict,
+    X: np.ndarray,
+    y: np.ndarray,
+    sampling_strategy: OrderedDict,
+    image_shape,
+    device: torch.device,
+    rng_state: tuple,
+    *,
+    decode_temperature: float = 1.0,
+    verbose: int = 0,
+) -> tuple[dict, tuple]:
+    """Train a :class:`VAEOversampler`'s VAEs; its fitted attributes and the stream's state.
+
+    A module-level function of plain arguments, so that ``joblib.Memory`` can
+    hash a call and cache its result.
+    """
+    sampler = VAEOversampler(**params, decode_temperature=decode_temperature, verbose=verbose)
+    sampler.sampling_strategy_ = sampling_strategy
+    sampler.image_shape_ = image_shape
+    sampler.classes_ = np.unique(y)
+    rng = np.random.RandomState()
+    rng.set_state(rng_state)
+    sampler._train_all(X, y, rng, device)
+    return {name: getattr(sampler, name) for name in _TRAINED}, rng.get_state()
+
+
+def _in_cache(cached, args: tuple, kwargs: dict) -> bool:
+    """Whether a ``memory.cache`` function holds this call (False if it cannot say)."""
+    check = getattr(cached, "check_call_in_cache", None)
+    return bool(check(*args, **kwargs)) if check is not None else False

@@ -1,0 +1,147 @@
+"""VAEOversampler(memory=...): trained class-VAEs are cached like Pipeline(memory=...)."""
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skvae import VAEOversampler
+from skvae.datasets import load_digits
+from skvae.oversampler import _TRAINING_PARAMS
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:120], y[:120]
+
+
+@pytest.fixture
+def count_training(monkeypatch):
+    """Count how often VAEs are really trained (not loaded)."""
+    calls = []
+    original = VAEOversampler._train_all
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(VAEOversampler, "_train_all", counting)
+    return calls
+
+
+def _sampler(**kw):
+    return VAEOversampler(latent=2, max_epochs=2, patience=1, random_state=0, **kw)
+
+
+def test_a_hit_loads_what_training_would_give(digits, tmp_path, count_training):
+    X, y = digits
+    plain_X, plain_y = _sampler().fit_resample(X, y)
+    assert len(count_training) == 1
+    cached = _sampler(memory=str(tmp_path))
+    first = cached.fit_resample(X, y)
+    again = clone(cached).fit_resample(X, y)
+    assert len(count_training) == 2  # the second cached fit trained nothing
+    for X_res, y_res in (first, again):
+        np.testing.assert_array_equal(X_res, plain_X)
+        np.testing.assert_array_equal(y_res, plain_y)
+    # The loaded VAEs go on generating as trained ones do.
+    fresh = _sampler()
+    fresh.fit_resample(X, y)
+    loaded = clone(cached)
+    loaded.fit_resample(X, y)
+    np.testing.assert_array_equal(
+        loaded.sample(7, 3, random_state=1), fresh.sample(7, 3, random_state=1)
+    )
+    assert [len(h.history) for h in loaded.histories_.values()] == [
+        len(h.history) for h in fresh.histories_.values()
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"latent": 3}, {"lr": 2e-3}, {"max_epochs": 3}, {"random_state": 1}, {"augment_size": 2}],
+)
+def test_training_settings_are_part_of_the_key(digits, tmp_path, count_training, change):
+    X, y = digits
+    _sampler(memory=str(tmp_path)).fit_resample(X, y)
+    _sampler(memory=str(tmp_path)).set_params(**change).fit_resample(X, y)
+    assert len(count_training) == 2
+
+
+def test_other_rows_are_not_a_hit(digits, tmp_path, count_training):
+    X, y = digits
+    _sampler(memory=str(tmp_path)).fit_resample(X, y)
+    X_other = X.copy()
+    X_other[0, 10] += 1.0
+    _sampler(memory=str(tmp_path)).fit_resample(X_other, y)
+    assert len(count_training) == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"decode_temperature": 0.5}, {"verbose": 1}, {"filter_threshold": 0.2}],
+)
+@pytest.mark.filterwarnings("ignore:Class .* the filter accepted")
+def test_generation_settings_reuse_the_vaes(digits, tmp_path, count_training, change, capsys):
+    X, y = digits
+    _sampler(memory=str(tmp_path)).fit_resample(X, y)
+    changed = _sampler(memory=str(tmp_path)).set_params(**change)
+    X_res, _ = changed.fit_resample(X, y)
+    assert len(count_training) == 1
+    direct = _sampler().set_params(**change)
+    X_direct, _ = direct.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res, X_direct)
+    if change.get("verbose"):
+        assert "loaded from memory" in capsys.readouterr().out
+
+
+def test_every_parameter_is_in_the_key_or_named_as_outside(digits):
+    # A new parameter must be sorted into one of the two groups on purpose.
+    outside = {
+        "sampling_strategy",  # through sampling_strategy_, which is in the key
+        "augment_size",  # likewise
+        "image_shape",  # through image_shape_
+        "device",  # through the resolved device
+        "random_state",  # through the random stream's state
+        "memory",
+        "verbose",
+        "decode_temperature",
+        "generation",
+        "filter_threshold",
+        "filter_estimator",
+        "max_filter_rounds",
+    }
+    params = set(VAEOversampler().get_params())
+    assert set(_TRAINING_PARAMS) | outside == params
+    assert not set(_TRAINING_PARAMS) & outside
+
+
+def test_joblib_memory_object_and_conditional(digits, tmp_path, count_training):
+    X, y = digits
+    memory = joblib.Memory(tmp_path, verbose=0)
+    first = _sampler(memory=memory, conditional=True)
+    X1, _ = first.fit_resample(X, y)
+    second = _sampler(memory=memory, conditional=True)
+    X2, _ = second.fit_resample(X, y)
+    assert len(count_training) == 1
+    np.testing.assert_array_equal(X1, X2)
+    # The shared conditional model stays shared among the class views after loading.
+    models = {id(vae.model) for vae in second.vaes_.values()}
+    assert len(models) == 1
+
+
+def test_a_cached_tabular_vae_still_refuses_a_temperature(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 5))
+    y = np.repeat([0, 1], 20)
+    _sampler(memory=str(tmp_path)).fit_resample(X, y)
+    with pytest.raises(ValueError, match="decode_temperature=0.5 needs a VAE"):
+        _sampler(memory=str(tmp_path), decode_temperature=0.5).fit_resample(X, y)
+
+
+def test_memory_without_cache_method_is_refused(digits):
+    X, y = digits
+    with pytest.raises(InvalidParameterError, match="memory"):
+        _sampler(memory=5).fit_resample(X, y)
