@@ -180,6 +180,7 @@ def test_run_grid_writes_every_cell(loky_run):
     assert len(run.rows) == 8 and len(_mtimes(out)) == 8
     assert len(list((out / "cells").glob("*.samples.npz"))) == 4  # VAE cells only
     assert not list((out / "cells").glob("*.tmp"))
+    assert not list(out.glob(".shared-vae-fits-*"))  # VAE and AUG+VAE shared, then removed
     for row in run.rows:
         assert 0.0 <= row["f1"] <= 100.0 and 0.0 <= row["accuracy"] <= 100.0
         assert row["n_train"] == 20 and row["n_test"] == 100
@@ -249,6 +250,31 @@ def test_run_grid_on_dask_matches_loky(loky_run, tmp_path):
         )
     assert not dask_run.failures and dask_run.n_computed == len(cells)
     assert _scores(dask_run.rows) == _scores(run.rows)
+
+
+def test_shared_vae_fits_train_once_and_change_no_result(tmp_path, monkeypatch):
+    calls = []
+    train_all = VAEOversampler._train_all
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return train_all(self, *args, **kwargs)
+
+    monkeypatch.setattr(VAEOversampler, "_train_all", counting)
+    cells = make_cells("digits", [20], [2, 3], ["VAE", "AUG+VAE"], seeds=1)
+    shared = run_grid(cells, tmp_path / "shared", TINY, progress=False)
+    assert len(calls) == 2  # one set of class-VAEs per latent size, not per cell
+    alone = run_grid(cells, tmp_path / "alone", TINY, progress=False, share_vae_fits=False)
+    assert len(calls) == 6
+
+    def untimed(rows):
+        return sorted(
+            (sorted((k, v) for k, v in r.items() if not k.endswith("_seconds")) for r in rows),
+            key=str,
+        )
+
+    assert len(shared.rows) == 4 and untimed(shared.rows) == untimed(alone.rows)
+    assert not list((tmp_path / "shared").glob(".shared-vae-fits-*"))
 
 
 def test_a_failing_cell_is_reported_and_not_saved(tmp_path, monkeypatch):

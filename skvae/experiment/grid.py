@@ -15,6 +15,10 @@ the parent process writes each finished cell at once, atomically, to
 rerun computes only the missing ones. The key holds a hash of every parameter
 the cell depends on, so changing e.g. a VAE parameter recomputes the VAE cells
 and keeps the CNN ones.
+
+The VAE conditions of one (data set, size, latent size, seed) train the same
+class-VAEs; :func:`run_grid` trains them once for all of them
+(``share_vae_fits``), which changes no result.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import io
 import json
 import math
 import os
+import shutil
 import tempfile
 import time
 import traceback
@@ -38,7 +43,7 @@ from typing import Any
 
 import numpy as np
 from imblearn.pipeline import Pipeline
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from sklearn.model_selection import cross_validate
 
 from .._utils import check_sampler_settings
@@ -47,6 +52,7 @@ from ..classifier import CNNClassifier
 from ..datasets import load_digits, load_mnist
 from ..model_selection import BalancedSubsetSplit
 from ..oversampler import VAEOversampler
+from ._shared_fits import SharedFits
 from .baselines import (
     AUGMENT_LEVELS,
     STRONG_AUGMENT_DEFAULTS,
@@ -150,6 +156,8 @@ LATENT_FREE: frozenset[str] = frozenset({"CNN", "AUG", "SMOTE", "AUG+", *STRENGT
 _PLAIN_AUG = frozenset({"AUG", "AUG+VAE"})
 _STRONG_AUG = frozenset({"AUG+", "AUG++VAE"})
 _NO_SYNTHETIC = frozenset({"CNN", "AUG", "AUG+", *STRENGTH_CONDITIONS})
+# Conditions whose generated rows come from a VAEOversampler.
+_WITH_VAE = frozenset(ALL_CONDITIONS) - _NO_SYNTHETIC - {"SMOTE"}
 
 
 def augment_level(condition: str) -> int | None:
@@ -582,7 +590,11 @@ def make_pipeline(
 
 # --------------------------------------------------------------- one cell
 def run_cell(
-    cell: Cell, config: ExperimentConfig | None = None, *, _params: Mapping | None = None
+    cell: Cell,
+    config: ExperimentConfig | None = None,
+    *,
+    vae_memory=None,
+    _params: Mapping | None = None,
 ) -> dict[str, Any]:
     """Run one cell with :func:`~sklearn.model_selection.cross_validate`.
 
@@ -591,6 +603,9 @@ def run_cell(
     cell : Cell
     config : ExperimentConfig, optional
         Overrides and data location; the defaults if None.
+    vae_memory : str or object with the joblib.Memory interface, optional
+        ``memory`` of the cell's :class:`~skvae.VAEOversampler`, if it has one:
+        cells that train the same class-VAEs load them instead.
 
     Returns
     -------
@@ -614,6 +629,11 @@ def run_cell(
         augment_params=params["augment"],
         synthetic_params=params.get("synthetic"),
     )
+    if vae_memory is not None:
+        for name, step in pipe.steps:
+            sampler = step if name == "vae" else getattr(step, "oversampler", None)
+            if isinstance(sampler, VAEOversampler):
+                sampler.set_params(memory=vae_memory)
     with warnings.catch_warnings():
         # skorch's own warnings would flood a long run's terminal.
         warnings.simplefilter("ignore", category=UserWarning)
@@ -670,10 +690,12 @@ def _draw_samples(sampler: VAEOversampler, seed: int) -> dict[str, np.ndarray]:
     }
 
 
-def _run_cell_task(cell: Cell, config: ExperimentConfig, params: Mapping) -> dict[str, Any]:
+def _run_cell_task(
+    cell: Cell, config: ExperimentConfig, params: Mapping, vae_memory=None
+) -> dict[str, Any]:
     """joblib task: never raises, so one failing cell does not stop the others."""
     try:
-        return {"cell": cell, **run_cell(cell, config, _params=params)}
+        return {"cell": cell, **run_cell(cell, config, vae_memory=vae_memory, _params=params)}
     except Exception:  # noqa: BLE001 - reported to the parent, cell left unfinished
         return {"cell": cell, "error": traceback.format_exc()}
 
@@ -864,6 +886,7 @@ def run_grid(
     backend: str = "loky",
     scheduler: str | None = None,
     progress: bool = True,
+    share_vae_fits: bool = True,
 ) -> GridRun:
     """Run the cells not finished yet in ``out_dir``, writing each as it finishes.
 
@@ -886,6 +909,14 @@ def run_grid(
         Address of a dask scheduler, e.g. ``"tcp://10.0.0.1:8786"``.
     progress : bool, default=True
         Show a tqdm progress bar with a time estimate on stderr.
+    share_vae_fits : bool, default=True
+        Train the class-VAEs of the cells that need the same ones (the VAE
+        conditions of one data set, size, latent size and seed) once: the
+        first such cell stores them in a temporary folder under ``out_dir``,
+        the others load them (a cell that reaches them while they are still
+        training waits), and the last deletes them. Results do not change;
+        at most about one stored set per worker exists at a time. Off with a
+        remote dask ``scheduler``, whose workers may not see ``out_dir``.
 
     Returns
     -------
@@ -925,9 +956,76 @@ def run_grid(
         _check_splits(todo, config)
         _check_settings(todo, config, params)
     if todo:
-        _run_todo(todo, run, out_dir, config, params, inputs, n_jobs, backend, scheduler, progress)
+        memories: dict[Cell, SharedFits] = {}
+        shared = None
+        if share_vae_fits and scheduler is None:
+            gap = effective_n_jobs(n_jobs) if backend == "loky" else 2
+            todo, memories, shared = _share_vae_fits(todo, out_dir, gap)
+        try:
+            _run_todo(
+                todo,
+                run,
+                out_dir,
+                config,
+                params,
+                inputs,
+                memories,
+                n_jobs,
+                backend,
+                scheduler,
+                progress,
+            )
+        finally:
+            if shared is not None:
+                shutil.rmtree(shared, ignore_errors=True)
     run.rows.sort(key=_sort_key)
     return run
+
+
+def _share_vae_fits(
+    todo: list[Cell], out_dir: Path, gap: int
+) -> tuple[list[Cell], dict[Cell, SharedFits], Path | None]:
+    """Order ``todo`` and give each cell that shares class-VAEs its ``memory``.
+
+    A cell that loads another's VAEs moves ``gap`` places (the number of
+    workers) behind it, so that it is mostly taken up when they are trained,
+    not while. Returns the new order, the memories and their folder (None if
+    no cell shares).
+    """
+
+    def group(cell: Cell):
+        if cell.condition not in _WITH_VAE:
+            return None
+        return (cell.dataset, cell.size, cell.latent, cell.seed)
+
+    sizes: dict[Any, int] = {}
+    for cell in todo:
+        if group(cell) is not None:
+            sizes[group(cell)] = sizes.get(group(cell), 0) + 1
+    if not any(n > 1 for n in sizes.values()):
+        return todo, {}, None
+    folder = Path(tempfile.mkdtemp(prefix=".shared-vae-fits-", dir=out_dir))
+    memories = {
+        cell: SharedFits(folder, sizes[group(cell)])
+        for cell in todo
+        if group(cell) is not None and sizes[group(cell)] > 1
+    }
+    order: list[Cell] = []
+    waiting: list[tuple[int, int, Cell]] = []  # (earliest place, arrival, cell)
+    first: dict[Any, int] = {}
+    for arrival, cell in enumerate(todo):
+        while waiting and waiting[0][0] <= len(order):
+            order.append(waiting.pop(0)[2])
+        key = group(cell)
+        if key in first:
+            waiting.append((first[key] + max(1, gap), arrival, cell))
+            waiting.sort()
+        else:
+            if key is not None:
+                first[key] = len(order)
+            order.append(cell)
+    order += [cell for _, _, cell in waiting]
+    return order, memories, folder
 
 
 def _run_todo(
@@ -937,6 +1035,7 @@ def _run_todo(
     config: ExperimentConfig,
     params: Mapping[str, Mapping[str, Any]],
     inputs: Mapping[Cell, dict],
+    memories: Mapping[Cell, SharedFits],
     n_jobs: int | None,
     backend: str,
     scheduler: str | None,
@@ -947,7 +1046,7 @@ def _run_todo(
     try:
         with _backend_context(backend, scheduler, n_jobs) as n_workers:
             results = Parallel(n_jobs=n_workers, batch_size=1, return_as="generator_unordered")(
-                delayed(_run_cell_task)(cell, config, params) for cell in todo
+                delayed(_run_cell_task)(cell, config, params, memories.get(cell)) for cell in todo
             )
             for result in results:
                 cell = result["cell"]

@@ -1,0 +1,115 @@
+"""Class-VAEs trained once for all the cells of a grid run that need the same ones.
+
+The VAE and AUG+VAE cells of one (data set, size, latent size, seed) fit the
+same :class:`~skvae.VAEOversampler` on the same rows with the same seed, so
+they train the same class-VAEs (on the CPU, bit for bit). :class:`SharedFits`
+is the ``memory`` their samplers get: the first cell to reach a key trains and
+stores the VAEs, the others wait for it if it is still training and then load
+them, and the last reader deletes the stored copy (ten MNIST ConvVAEs take
+136 MB).
+
+Its key is the sampler's own cache key (settings, rows, random stream), so a
+wrong guess of which cells share VAEs costs time, never correctness.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+try:  # POSIX; elsewhere two cells may both train, with the same result
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+
+class SharedFits:
+    """A ``joblib.Memory`` stand-in whose entries live until ``readers`` calls read them.
+
+    Parameters
+    ----------
+    location : path-like
+        Folder of the entries (created on first use), on a file system that
+        every worker of the run sees.
+    readers : int
+        Calls expected per key; the entry is deleted after the last. With 1
+        nothing is stored.
+    """
+
+    def __init__(self, location: str | os.PathLike, readers: int) -> None:
+        self.location = str(location)
+        self.readers = int(readers)
+
+    def cache(self, func: Callable, ignore: tuple | list = ()) -> Callable:
+        """``func`` computed once per key (arguments but ``ignore``) for ``readers`` calls."""
+        return _SharedCall(self, func, tuple(ignore))
+
+    def __repr__(self) -> str:
+        return f"SharedFits({self.location!r}, readers={self.readers})"
+
+
+class _SharedCall:
+    def __init__(self, shared: SharedFits, func: Callable, ignore: tuple) -> None:
+        self.shared, self.func, self.ignore = shared, func, ignore
+
+    def _key(self, args: tuple, kwargs: dict) -> str:
+        bound = inspect.signature(self.func).bind(*args, **kwargs)
+        bound.apply_defaults()
+        kept = {k: v for k, v in bound.arguments.items() if k not in self.ignore}
+        return joblib.hash((self.func.__module__, self.func.__qualname__, kept))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.shared.readers <= 1:
+            return self.func(*args, **kwargs)
+        folder = Path(self.shared.location)
+        folder.mkdir(parents=True, exist_ok=True)
+        key = self._key(args, kwargs)
+        data, reads = folder / f"{key}.pkl", folder / f"{key}.reads"
+        # One cell at a time per key: a second one waits for the first to
+        # finish training instead of training the same VAEs beside it.
+        with _locked(folder / f"{key}.lock"):
+            if data.exists():
+                result = joblib.load(data)
+            else:
+                result = self.func(*args, **kwargs)
+                _dump(result, data)
+            count = int(reads.read_text()) + 1 if reads.exists() else 1
+            if count >= self.shared.readers:
+                data.unlink(missing_ok=True)
+                reads.unlink(missing_ok=True)
+            else:
+                reads.write_text(str(count))
+        return result
+
+
+def _dump(value: Any, path: Path) -> None:
+    """``joblib.dump`` through a temporary file, so a reader never sees half an entry."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        joblib.dump(value, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (released by the OS if the holder dies)."""
+    with open(path, "a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
