@@ -26,6 +26,21 @@ cells into an estimate of the full grid in bf16 (with its floor at the bf16
     python benchmarks/grid_time.py --cells docs/results/mnist --measure 100 \
         --precision bf16 --versus-fp32 --work /tmp/grid_time_cells
 
+``--shared-vae-fits`` estimates the grid as ``skvae reproduce`` now runs it:
+the VAE and AUG+VAE cells of one size, latent size and seed train the same
+class-VAEs, and ``run_grid`` trains them once (``share_vae_fits``). Each
+recorded AUG+VAE cell (recorded before sharing) loses the class-VAE training
+its VAE partner now does for it: its ``vae_epochs`` (the mean epochs per
+class-VAE) x 10 classes x the seconds of one class-VAE epoch at its size,
+plus the fit's fixed seconds, both measured now on one torch thread (the 10
+class-VAEs, latent 3, fitted for 1 and for 5 epochs each with the grid's
+settings). With ``--versus-fp32`` ratios, the same in bf16.
+``--check-fit SIZE`` fits that sampler at one size with its real early
+stopping and sets the time against the model's for the epochs it took::
+
+    python benchmarks/grid_time.py --cells docs/results/mnist --shared-vae-fits \
+        --check-fit 500
+
 Assumption, stated in the output: a VAE condition costs the same at every
 latent size (its latent layers are a few thousand of the ConvVAE's ~3.4 M
 weights); only the recorded latent sizes are measured.
@@ -53,6 +68,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from skvae.experiment.grid import CONDITIONS, DEFAULT_GRIDS, make_cells
@@ -226,7 +242,9 @@ def measure_group(
     """Wall seconds of one cell group (four conditions, latent 3) run now, one worker.
 
     ``precision`` is passed to both networks (``"bf16"``: bfloat16 autocast);
-    ``conditions`` restricts the group to some of its cells.
+    ``conditions`` restricts the group to some of its cells. Each cell trains
+    its own class-VAEs, as when the recorded cells ran, so that the measured
+    cells compare with them.
     """
     from skvae.experiment.grid import ExperimentConfig, run_grid
 
@@ -234,8 +252,93 @@ def measure_group(
     on = {"device": device, "precision": precision}
     config = ExperimentConfig(vae_params=on, cnn_params=on, data_home=str(data_home))
     start = time.perf_counter()
-    run_grid(cells, work, config, n_jobs=1, progress=False)
+    run_grid(cells, work, config, n_jobs=1, progress=False, share_vae_fits=False)
     return time.perf_counter() - start
+
+
+def _grid_sampler_fit(size: int, seed: int, data_home: Path, **overrides):
+    """Fit the VAE conditions' sampler on the grid's training subset; (seconds, sampler).
+
+    Latent 3, ``VAE_DEFAULTS`` with ``overrides``, one torch thread (as each
+    worker of the recorded runs).
+    """
+    from skvae import VAEOversampler
+    from skvae.experiment.grid import DATASETS, VAE_DEFAULTS, load_dataset, make_cv
+
+    data = load_dataset("mnist", str(data_home))
+    cv = make_cv(
+        size,
+        seed,
+        test_size_per_class=DATASETS["mnist"].test_size_per_class,
+        test_mask=data.test_mask,
+    )
+    train, _ = next(cv.split(data.data, data.target))
+    params = {**VAE_DEFAULTS, **overrides}
+    sampler = VAEOversampler(3, image_shape=tuple(data.image_shape), random_state=seed, **params)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        start = time.perf_counter()
+        sampler.fit_resample(data.data[train], data.target[train])
+        return time.perf_counter() - start, sampler
+    finally:
+        torch.set_num_threads(threads)
+
+
+def vae_fit_model(size: int, seed: int, data_home: Path, epochs: int = 5) -> tuple[float, float]:
+    """Seconds of the grid's class-VAE training at ``size`` images: (per class-epoch, fixed).
+
+    Fits the VAE conditions' :class:`~skvae.VAEOversampler` (patience too long
+    to stop) once for one epoch per class-VAE (after a warm-up fit) and once
+    for ``epochs``. The difference over ``n_classes x (epochs - 1)`` is the
+    time of one class-VAE epoch; what the one-epoch fit takes beyond
+    ``n_classes`` such epochs is the fixed part (building the VAEs, encoding,
+    generating the new rows).
+    """
+
+    def fit(n_epochs: int) -> tuple[float, int]:
+        seconds, sampler = _grid_sampler_fit(
+            size, seed, data_home, max_epochs=n_epochs, patience=n_epochs, min_steps=0
+        )
+        if any(len(h.history) != n_epochs for h in sampler.histories_.values()):
+            raise RuntimeError(f"a class-VAE did not train {n_epochs} epochs")
+        return seconds, len(sampler.vaes_)
+
+    fit(1)  # warm-up
+    (one, n_classes), (many, _) = fit(1), fit(epochs)
+    per_epoch = max(many - one, 0.0) / (n_classes * (epochs - 1))
+    return per_epoch, max(one - n_classes * per_epoch, 0.0)
+
+
+def time_vae_fit(size: int, seed: int, data_home: Path) -> tuple[float, float]:
+    """Minutes of the grid's class-VAE fit at ``size`` images, and its mean epochs per VAE."""
+    seconds, sampler = _grid_sampler_fit(size, seed, data_home)
+    epochs = np.mean([len(h.history) for h in sampler.histories_.values()])
+    return seconds / 60, float(epochs)
+
+
+def shared_fit_seconds(
+    rows: Iterable[Mapping], fit_model: Mapping[int, tuple[float, float]], n_classes: int = 10
+) -> dict[tuple[int, str], list[float]]:
+    """:func:`cell_seconds` with each AUG+VAE cell less the class-VAE training it now shares.
+
+    ``fit_model`` maps a size to :func:`vae_fit_model`'s (seconds per
+    class-VAE epoch, fixed seconds); a cell's class-VAE training is the fixed
+    part plus its ``vae_epochs`` x ``n_classes`` epochs. Raises ``ValueError``
+    for an AUG+VAE cell of a size without a model, or without ``vae_epochs``.
+    """
+    times: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for row in rows:
+        key = (int(row["size"]), row["condition"])
+        (seconds,) = cell_seconds([row])[key]
+        if row["condition"] == "AUG+VAE":
+            if key[0] not in fit_model or row.get("vae_epochs") in (None, ""):
+                raise ValueError(f"No class-VAE fit model or vae_epochs for {key}.")
+            per_epoch, fixed = fit_model[key[0]]
+            training = fixed + float(row["vae_epochs"]) * n_classes * per_epoch
+            seconds = max(seconds - training, 0.0)
+        times[key].append(seconds)
+    return dict(times)
 
 
 def measure_precisions(
@@ -314,6 +417,19 @@ def main(argv=None) -> None:
         help="output folder of --measure (default: ./grid_time_cells)",
     )
     parser.add_argument(
+        "--shared-vae-fits",
+        action="store_true",
+        help="also estimate the grid with the class-VAEs shared between the VAE and "
+        "AUG+VAE cells (run_grid's default now), from class-VAE epoch times measured now",
+    )
+    parser.add_argument(
+        "--check-fit",
+        type=int,
+        metavar="SIZE",
+        help="with --shared-vae-fits: fit the grid's VAEOversampler at this size (seed "
+        "--seed) with its early stopping and set its time against the model's",
+    )
+    parser.add_argument(
         "--versus-fp32",
         action="store_true",
         help="with --measure and --precision bf16: also run the group in fp32, cell by cell "
@@ -323,6 +439,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.versus_fp32 and (args.measure is None or args.precision != "bf16"):
         parser.error("--versus-fp32 needs --measure SIZE and --precision bf16")
+    if args.check_fit is not None and not args.shared_vae_fits:
+        parser.error("--check-fit needs --shared-vae-fits")
 
     from skvae.experiment.grid import read_cells
 
@@ -468,6 +586,13 @@ def main(argv=None) -> None:
             f"({bf16_peak['gflops_max']:.0f} GFLOP/s, measured in this run) is "
             f"{bf16_totals['floor_hours']:.2f} h."
         )
+    if args.shared_vae_fits:
+        shared_tables, shared_meta, shared_notes = shared_estimate(
+            args, rows, times, work, peak, ratios if args.measure is not None else {}
+        )
+        tables.update(shared_tables)
+        meta.update(shared_meta)
+        notes += shared_notes
     for title, (table_rows, table_columns) in tables.items():
         _common.print_table(table_rows, table_columns, title=title)
     _common.write_results(
@@ -479,6 +604,84 @@ def main(argv=None) -> None:
     )
     for note in notes:
         print("-", note)
+
+
+def shared_estimate(args, rows, times, work, peak, ratios) -> tuple[dict, dict, list]:
+    """Tables, metadata and notes of ``--shared-vae-fits`` (see the module docstring)."""
+    model = {size: vae_fit_model(size, args.seed, args.data_home) for size in PAPER_SIZES}
+    shared = shared_fit_seconds(rows, model)
+    table, totals = extrapolate(
+        shared, seeds=args.seeds, workers=args.workers, work=work, peak_gflops=peak["gflops_max"]
+    )
+    per_size = []
+    for size in PAPER_SIZES:
+        epochs = [
+            float(r["vae_epochs"])
+            for r in rows
+            if int(r["size"]) == size and r["condition"] == "AUG+VAE"
+        ]
+        per_size.append(
+            {
+                "size": size,
+                "s per class-VAE epoch": model[size][0],
+                "fixed s": model[size][1],
+                "vae_epochs (median)": statistics.median(epochs),
+                "class-VAE training min": (
+                    model[size][1] + statistics.median(epochs) * 10 * model[size][0]
+                )
+                / 60,
+                "AUG+VAE min recorded": statistics.median(times[(size, "AUG+VAE")]) / 60,
+                "AUG+VAE min shared": statistics.median(shared[(size, "AUG+VAE")]) / 60,
+            }
+        )
+    meta = {
+        "vae_fit_model": {size: [round(t, 4) for t in m] for size, m in model.items()},
+        "shared_worker_hours": round(totals["worker_hours"], 2),
+        "shared_wall_hours": round(totals["wall_hours"], 2),
+    }
+    notes = [
+        "Shared class-VAEs: each recorded AUG+VAE cell less the class-VAE training its VAE "
+        "partner now does for it, estimated as the fixed seconds plus vae_epochs x 10 x the "
+        "seconds of one class-VAE epoch at its size (both measured now, one torch thread, "
+        "from fits of 1 and 5 epochs per class-VAE); the "
+        f"full grid then takes {totals['worker_hours']:.1f} worker-hours, about "
+        f"{totals['wall_hours']:.1f} h on {args.workers} workers (fp32).",
+    ]
+    tables = {
+        "Class-VAEs trained once for VAE and AUG+VAE": (per_size, list(per_size[0])),
+        "The full paper grid with shared class-VAEs (fp32)": (
+            table,
+            ["size", *(f"{c} min" for c in PAPER_CONDITIONS), "worker h/seed"],
+        ),
+    }
+    if ratios:
+        bf16_table, bf16_totals = extrapolate(
+            scale_times(shared, ratios), seeds=args.seeds, workers=args.workers
+        )
+        meta["shared_bf16_wall_hours"] = round(bf16_totals["wall_hours"], 2)
+        tables["The full paper grid with shared class-VAEs, bf16"] = (
+            bf16_table,
+            ["size", *(f"{c} min" for c in PAPER_CONDITIONS), "worker h/seed"],
+        )
+        notes.append(
+            "Shared class-VAEs in bf16: the cells above times the bf16/fp32 ratios measured "
+            f"now (the AUG+VAE ratio for the shared AUG+VAE cell): "
+            f"{bf16_totals['worker_hours']:.1f} worker-hours, about "
+            f"{bf16_totals['wall_hours']:.1f} h on {args.workers} workers."
+        )
+    if args.check_fit is not None:
+        size = args.check_fit
+        minutes, epochs = time_vae_fit(size, args.seed, args.data_home)
+        per_epoch, fixed = model.get(size) or vae_fit_model(size, args.seed, args.data_home)
+        predicted = (fixed + epochs * 10 * per_epoch) / 60
+        meta.update(check_fit={"size": size, "minutes": round(minutes, 2), "model": predicted})
+        notes.append(
+            f"Check of the class-VAE time model at {size} images (seed {args.seed}): the "
+            f"grid's VAEOversampler fitted now with early stopping on one torch thread took "
+            f"{minutes:.2f} min for a mean of {epochs:.1f} epochs per class-VAE; the model "
+            f"gives {predicted:.2f} min for those epochs."
+        )
+    return tables, meta, notes
 
 
 if __name__ == "__main__":

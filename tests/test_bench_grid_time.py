@@ -257,3 +257,58 @@ def test_versus_fp32_alternates_and_estimates_the_grid_in_bf16(grid_time, tmp_pa
     for args in (no_measure, [*argv, "--versus-fp32", *out]):
         with pytest.raises(SystemExit):
             grid_time.main(args)
+
+
+def test_shared_fit_seconds_removes_the_shared_class_vae_training(grid_time):
+    recorded = {(50, c): [100.0] for c in grid_time.PAPER_CONDITIONS}
+    rows = _rows(recorded)  # the VAE conditions' cells have vae_epochs=5
+    model = {50: (0.5, 3.0)}  # 0.5 s per class-VAE epoch, 3 s fixed
+    shared = grid_time.shared_fit_seconds(rows, model)
+    assert shared[(50, "AUG+VAE")] == [100.0 - (3.0 + 5 * 10 * 0.5)]
+    for condition in ("CNN", "AUG", "VAE"):  # VAE still trains the class-VAEs
+        assert shared[(50, condition)] == [100.0]
+    assert grid_time.shared_fit_seconds(rows, {50: (10.0, 0.0)})[(50, "AUG+VAE")] == [0.0]
+    with pytest.raises(ValueError, match=r"\(50, 'AUG\+VAE'\)"):
+        grid_time.shared_fit_seconds(rows, {100: (0.5, 3.0)})
+
+
+def test_main_estimates_the_grid_with_shared_class_vaes(grid_time, tmp_path, monkeypatch):
+    pairs = [(s, c) for s in grid_time.PAPER_SIZES for c in grid_time.PAPER_CONDITIONS]
+    _write_cells(tmp_path / "run", {pair: [600.0] for pair in pairs})
+    monkeypatch.setattr(grid_time, "vae_fit_model", lambda size, seed, home: (1.0, 10.0))
+    monkeypatch.setattr(grid_time, "time_vae_fit", lambda size, seed, home: (1.5, 8.0))
+    out = tmp_path / "out"
+    grid_time.main(
+        [
+            "--cells",
+            str(tmp_path / "run"),
+            "--shared-vae-fits",
+            "--check-fit",
+            "500",
+            "--out",
+            str(out),
+        ]  # fmt: skip
+    )
+    result = json.loads((out / "grid_time.json").read_text())
+    meta, tables = result["meta"], result["tables"]
+    # Each AUG+VAE cell: 600 s less 10 + 5 epochs x 10 classes x 1 s = 540 s.
+    per_size = tables["Class-VAEs trained once for VAE and AUG+VAE"]
+    assert [r["AUG+VAE min shared"] for r in per_size] == [9.0] * 5
+    saved = 5 * 4 * 60 / 3600  # per size, 4 latents x 60 s
+    assert meta["shared_worker_hours"] == pytest.approx(meta["worker_hours"] - saved, abs=0.01)
+    # The check: 8 epochs on the model are 10 + 80 s = 1.5 min, against 1.5 measured.
+    assert meta["check_fit"] == {"size": 500, "minutes": 1.5, "model": pytest.approx(1.5)}
+    md = (out / "grid_time.md").read_text()
+    assert "the model gives 1.50 min" in md and "Shared class-VAEs" in md
+
+
+def test_check_fit_needs_shared_vae_fits(grid_time, tmp_path):
+    with pytest.raises(SystemExit):
+        grid_time.main(["--cells", str(tmp_path), "--check-fit", "50"])
+
+
+def test_vae_fit_model_on_mnist(grid_time, mnist):
+    from conftest import MNIST_HOME
+
+    per_epoch, fixed = grid_time.vae_fit_model(20, 0, MNIST_HOME, epochs=2)
+    assert per_epoch > 0 and fixed >= 0
