@@ -324,14 +324,16 @@ def shared_fit_seconds(
 
     ``fit_model`` maps a size to :func:`vae_fit_model`'s (seconds per
     class-VAE epoch, fixed seconds); a cell's class-VAE training is the fixed
-    part plus its ``vae_epochs`` x ``n_classes`` epochs. Raises ``ValueError``
+    part plus its ``vae_epochs`` x ``n_classes`` epochs. A cell recorded with
+    ``shared_vae_fit`` true ran with sharing already and is left as it is.
+    Raises ``ValueError``
     for an AUG+VAE cell of a size without a model, or without ``vae_epochs``.
     """
     times: dict[tuple[int, str], list[float]] = defaultdict(list)
     for row in rows:
         key = (int(row["size"]), row["condition"])
         (seconds,) = cell_seconds([row])[key]
-        if row["condition"] == "AUG+VAE":
+        if row["condition"] == "AUG+VAE" and not row.get("shared_vae_fit"):
             if key[0] not in fit_model or row.get("vae_epochs") in (None, ""):
                 raise ValueError(f"No class-VAE fit model or vae_epochs for {key}.")
             per_epoch, fixed = fit_model[key[0]]

@@ -187,6 +187,7 @@ def test_run_grid_writes_every_cell(loky_run):
         assert 1 <= row["best_epoch"] <= row["epochs"] <= 4
         if row["condition"] in ("VAE", "AUG+VAE"):
             assert row["n_generated"] == 20 and row["vae_epochs"] >= 1
+            assert row["shared_vae_fit"]  # VAE and AUG+VAE of a seed share class-VAEs
         else:
             assert row["latent"] is None and row["n_generated"] == 0
 
@@ -273,6 +274,11 @@ def test_shared_vae_fits_train_once_and_change_no_result(tmp_path, monkeypatch):
             key=str,
         )
 
+    assert [r["shared_vae_fit"] for r in shared.rows] == [True] * 4
+    assert [r["shared_vae_fit"] for r in alone.rows] == [False] * 4
+    for rows in (shared.rows, alone.rows):
+        for r in rows:
+            del r["shared_vae_fit"]
     assert len(shared.rows) == 4 and untimed(shared.rows) == untimed(alone.rows)
     assert not list((tmp_path / "shared").glob(".shared-vae-fits-*"))
 

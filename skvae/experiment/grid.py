@@ -673,6 +673,9 @@ def run_cell(
         row["n_generated"] = int(sum(sampler.sampling_strategy_.values()))
     if isinstance(sampler, VAEOversampler) and sampler.histories_:
         row["vae_epochs"] = float(np.mean([len(h.history) for h in sampler.histories_.values()]))
+        # Whether other cells of the run shared these class-VAEs (one of them trained
+        # them, the others loaded them), for readers of fit_seconds.
+        row["shared_vae_fit"] = isinstance(vae_memory, SharedFits) and vae_memory.readers > 1
         samples = _draw_samples(sampler, cell.seed)
     return {"row": row, "samples": samples}
 
