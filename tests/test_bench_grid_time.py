@@ -268,11 +268,11 @@ def test_shared_fit_seconds_removes_the_shared_class_vae_training(grid_time):
     for condition in ("CNN", "AUG", "VAE"):  # VAE still trains the class-VAEs
         assert shared[(50, condition)] == [100.0]
     assert grid_time.shared_fit_seconds(rows, {50: (10.0, 0.0)})[(50, "AUG+VAE")] == [0.0]
+    with pytest.raises(ValueError, match=r"\(50, 'AUG\+VAE'\)"):
+        grid_time.shared_fit_seconds(rows, {100: (0.5, 3.0)})
     for row in rows:  # recorded with sharing already: nothing to take off
         row["shared_vae_fit"] = "VAE" in row["condition"]
     assert grid_time.shared_fit_seconds(rows, model)[(50, "AUG+VAE")] == [100.0]
-    with pytest.raises(ValueError, match=r"\(50, 'AUG\+VAE'\)"):
-        grid_time.shared_fit_seconds(rows, {100: (0.5, 3.0)})
 
 
 def test_main_estimates_the_grid_with_shared_class_vaes(grid_time, tmp_path, monkeypatch):
