@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from skvae import VAEOversampler
 from skvae.datasets import load_digits, load_mnist
 
 MNIST_HOME = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
@@ -58,3 +59,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def count_vae_training(monkeypatch):
+    """A list that grows by one each time a VAEOversampler really trains its VAEs."""
+    calls = []
+    train_all = VAEOversampler._train_all
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return train_all(self, *args, **kwargs)
+
+    monkeypatch.setattr(VAEOversampler, "_train_all", counting)
+    return calls

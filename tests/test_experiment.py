@@ -253,15 +253,8 @@ def test_run_grid_on_dask_matches_loky(loky_run, tmp_path):
     assert _scores(dask_run.rows) == _scores(run.rows)
 
 
-def test_shared_vae_fits_train_once_and_change_no_result(tmp_path, monkeypatch):
-    calls = []
-    train_all = VAEOversampler._train_all
-
-    def counting(self, *args, **kwargs):
-        calls.append(1)
-        return train_all(self, *args, **kwargs)
-
-    monkeypatch.setattr(VAEOversampler, "_train_all", counting)
+def test_shared_vae_fits_train_once_and_change_no_result(tmp_path, count_vae_training):
+    calls = count_vae_training
     cells = make_cells("digits", [20], [2, 3], ["VAE", "AUG+VAE"], seeds=1)
     shared = run_grid(cells, tmp_path / "shared", TINY, progress=False)
     assert len(calls) == 2  # one set of class-VAEs per latent size, not per cell

@@ -17,32 +17,18 @@ def digits():
     return X[:120], y[:120]
 
 
-@pytest.fixture
-def count_training(monkeypatch):
-    """Count how often VAEs are really trained (not loaded)."""
-    calls = []
-    original = VAEOversampler._train_all
-
-    def counting(self, *args, **kwargs):
-        calls.append(1)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(VAEOversampler, "_train_all", counting)
-    return calls
-
-
 def _sampler(**kw):
     return VAEOversampler(latent=2, max_epochs=2, patience=1, random_state=0, **kw)
 
 
-def test_a_hit_loads_what_training_would_give(digits, tmp_path, count_training):
+def test_a_hit_loads_what_training_would_give(digits, tmp_path, count_vae_training):
     X, y = digits
     plain_X, plain_y = _sampler().fit_resample(X, y)
-    assert len(count_training) == 1
+    assert len(count_vae_training) == 1
     cached = _sampler(memory=str(tmp_path))
     first = cached.fit_resample(X, y)
     again = clone(cached).fit_resample(X, y)
-    assert len(count_training) == 2  # the second cached fit trained nothing
+    assert len(count_vae_training) == 2  # the second cached fit trained nothing
     for X_res, y_res in (first, again):
         np.testing.assert_array_equal(X_res, plain_X)
         np.testing.assert_array_equal(y_res, plain_y)
@@ -63,20 +49,20 @@ def test_a_hit_loads_what_training_would_give(digits, tmp_path, count_training):
     "change",
     [{"latent": 3}, {"lr": 2e-3}, {"max_epochs": 3}, {"random_state": 1}, {"augment_size": 2}],
 )
-def test_training_settings_are_part_of_the_key(digits, tmp_path, count_training, change):
+def test_training_settings_are_part_of_the_key(digits, tmp_path, count_vae_training, change):
     X, y = digits
     _sampler(memory=str(tmp_path)).fit_resample(X, y)
     _sampler(memory=str(tmp_path)).set_params(**change).fit_resample(X, y)
-    assert len(count_training) == 2
+    assert len(count_vae_training) == 2
 
 
-def test_other_rows_are_not_a_hit(digits, tmp_path, count_training):
+def test_other_rows_are_not_a_hit(digits, tmp_path, count_vae_training):
     X, y = digits
     _sampler(memory=str(tmp_path)).fit_resample(X, y)
     X_other = X.copy()
     X_other[0, 10] += 1.0
     _sampler(memory=str(tmp_path)).fit_resample(X_other, y)
-    assert len(count_training) == 2
+    assert len(count_vae_training) == 2
 
 
 @pytest.mark.parametrize(
@@ -84,12 +70,12 @@ def test_other_rows_are_not_a_hit(digits, tmp_path, count_training):
     [{"decode_temperature": 0.5}, {"verbose": 1}, {"filter_threshold": 0.2}],
 )
 @pytest.mark.filterwarnings("ignore:Class .* the filter accepted")
-def test_generation_settings_reuse_the_vaes(digits, tmp_path, count_training, change, capsys):
+def test_generation_settings_reuse_the_vaes(digits, tmp_path, count_vae_training, change, capsys):
     X, y = digits
     _sampler(memory=str(tmp_path)).fit_resample(X, y)
     changed = _sampler(memory=str(tmp_path)).set_params(**change)
     X_res, _ = changed.fit_resample(X, y)
-    assert len(count_training) == 1
+    assert len(count_vae_training) == 1
     direct = _sampler().set_params(**change)
     X_direct, _ = direct.fit_resample(X, y)
     np.testing.assert_array_equal(X_res, X_direct)
@@ -118,14 +104,14 @@ def test_every_parameter_is_in_the_key_or_named_as_outside(digits):
     assert not set(_TRAINING_PARAMS) & outside
 
 
-def test_joblib_memory_object_and_conditional(digits, tmp_path, count_training):
+def test_joblib_memory_object_and_conditional(digits, tmp_path, count_vae_training):
     X, y = digits
     memory = joblib.Memory(tmp_path, verbose=0)
     first = _sampler(memory=memory, conditional=True)
     X1, _ = first.fit_resample(X, y)
     second = _sampler(memory=memory, conditional=True)
     X2, _ = second.fit_resample(X, y)
-    assert len(count_training) == 1
+    assert len(count_vae_training) == 1
     np.testing.assert_array_equal(X1, X2)
     # The shared conditional model stays shared among the class views after loading.
     models = {id(vae.model) for vae in second.vaes_.values()}
