@@ -608,7 +608,14 @@ def main(argv=None) -> None:
         print("-", note)
 
 
-def shared_estimate(args, rows, times, work, peak, ratios) -> tuple[dict, dict, list]:
+def shared_estimate(
+    args: argparse.Namespace,
+    rows: list[dict],
+    times: Mapping[tuple[int, str], Sequence[float]],
+    work: Mapping[tuple[int, str], Sequence[float]],
+    peak: dict,
+    ratios: Mapping[str, float],
+) -> tuple[dict, dict, list]:
     """Tables, metadata and notes of ``--shared-vae-fits`` (see the module docstring)."""
     model = {size: vae_fit_model(size, args.seed, args.data_home) for size in PAPER_SIZES}
     shared = shared_fit_seconds(rows, model)

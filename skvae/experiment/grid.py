@@ -1003,17 +1003,17 @@ def _share_vae_fits(
             return None
         return (cell.dataset, cell.size, cell.latent, cell.seed)
 
-    sizes: dict[Any, int] = {}
+    readers: dict[Any, int] = {}  # cells per group
     for cell in todo:
         if group(cell) is not None:
-            sizes[group(cell)] = sizes.get(group(cell), 0) + 1
-    if not any(n > 1 for n in sizes.values()):
+            readers[group(cell)] = readers.get(group(cell), 0) + 1
+    if not any(n > 1 for n in readers.values()):
         return todo, {}, None
     folder = Path(tempfile.mkdtemp(prefix=".shared-vae-fits-", dir=out_dir))
     memories = {
-        cell: SharedFits(folder, sizes[group(cell)])
+        cell: SharedFits(folder, readers[group(cell)])
         for cell in todo
-        if group(cell) is not None and sizes[group(cell)] > 1
+        if group(cell) is not None and readers[group(cell)] > 1
     }
     order: list[Cell] = []
     waiting: list[tuple[int, int, Cell]] = []  # (earliest place, arrival, cell)
