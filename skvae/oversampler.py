@@ -248,6 +248,17 @@ class VAEOversampler(BaseOverSampler):
     (150, 64)
     >>> sampler.sample(5, y[0]).shape
     (5, 64)
+
+    With ``memory``, a second fit on the same rows loads the VAEs the first trained:
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     cached = VAEOversampler(latent=2, max_epochs=2, augment_size=3,
+    ...                             random_state=0, memory=cache)
+    ...     X_first, _ = cached.fit_resample(X, y)
+    ...     X_again, _ = cached.fit_resample(X, y)
+    >>> bool((X_first == X_again).all() and (X_first == X_res).all())
+    True
     """
 
     _parameter_constraints: dict = {
