@@ -317,14 +317,27 @@ def time_vae_fit(size: int, seed: int, data_home: Path) -> tuple[float, float]:
     return seconds / 60, float(epochs)
 
 
+def class_vae_seconds(
+    fit_model: tuple[float, float], vae_epochs: float, n_classes: int = 10
+) -> float:
+    """Seconds of a cell's class-VAE training by :func:`vae_fit_model`'s model.
+
+    ``fit_model`` is (seconds per class-VAE epoch, fixed seconds); the training
+    is the fixed part plus ``vae_epochs`` (mean epochs per class-VAE) x
+    ``n_classes`` epochs.
+    """
+    per_epoch, fixed = fit_model
+    return fixed + vae_epochs * n_classes * per_epoch
+
+
 def shared_fit_seconds(
     rows: Iterable[Mapping], fit_model: Mapping[int, tuple[float, float]], n_classes: int = 10
 ) -> dict[tuple[int, str], list[float]]:
     """:func:`cell_seconds` with each AUG+VAE cell less the class-VAE training it now shares.
 
     ``fit_model`` maps a size to :func:`vae_fit_model`'s (seconds per
-    class-VAE epoch, fixed seconds); a cell's class-VAE training is the fixed
-    part plus its ``vae_epochs`` x ``n_classes`` epochs. A cell recorded with
+    class-VAE epoch, fixed seconds); a cell's class-VAE training is
+    :func:`class_vae_seconds` of its ``vae_epochs``. A cell recorded with
     ``shared_vae_fit`` true ran with sharing already and is left as it is.
     Raises ``ValueError``
     for an AUG+VAE cell of a size without a model, or without ``vae_epochs``.
@@ -336,8 +349,7 @@ def shared_fit_seconds(
         if row["condition"] == "AUG+VAE" and not row.get("shared_vae_fit"):
             if key[0] not in fit_model or row.get("vae_epochs") in (None, ""):
                 raise ValueError(f"No class-VAE fit model or vae_epochs for {key}.")
-            per_epoch, fixed = fit_model[key[0]]
-            training = fixed + float(row["vae_epochs"]) * n_classes * per_epoch
+            training = class_vae_seconds(fit_model[key[0]], float(row["vae_epochs"]), n_classes)
             seconds = max(seconds - training, 0.0)
         times[key].append(seconds)
     return dict(times)
@@ -447,6 +459,7 @@ def main(argv=None) -> None:
     from skvae.experiment.grid import read_cells
 
     notes = []
+    ratios: dict[str, float] = {}  # bf16/fp32 per condition, with --versus-fp32
     meta: dict = {"cells_from": [str(p) for p in args.cells], "workers": args.workers}
     if args.measure is not None:
         threads = _common.set_threads(args.threads)
@@ -590,7 +603,7 @@ def main(argv=None) -> None:
         )
     if args.shared_vae_fits:
         shared_tables, shared_meta, shared_notes = shared_estimate(
-            args, rows, times, work, peak, ratios if args.measure is not None else {}
+            args, rows, times, work, peak, ratios
         )
         tables.update(shared_tables)
         meta.update(shared_meta)
@@ -635,9 +648,7 @@ def shared_estimate(
                 "s per class-VAE epoch": model[size][0],
                 "fixed s": model[size][1],
                 "vae_epochs (median)": statistics.median(epochs),
-                "class-VAE training min": (
-                    model[size][1] + statistics.median(epochs) * 10 * model[size][0]
-                )
+                "class-VAE training min": class_vae_seconds(model[size], statistics.median(epochs))
                 / 60,
                 "AUG+VAE min recorded": statistics.median(times[(size, "AUG+VAE")]) / 60,
                 "AUG+VAE min shared": statistics.median(shared[(size, "AUG+VAE")]) / 60,
@@ -681,8 +692,8 @@ def shared_estimate(
     if args.check_fit is not None:
         size = args.check_fit
         minutes, epochs = time_vae_fit(size, args.seed, args.data_home)
-        per_epoch, fixed = model.get(size) or vae_fit_model(size, args.seed, args.data_home)
-        predicted = (fixed + epochs * 10 * per_epoch) / 60
+        fit_model = model.get(size) or vae_fit_model(size, args.seed, args.data_home)
+        predicted = class_vae_seconds(fit_model, epochs) / 60
         meta.update(check_fit={"size": size, "minutes": round(minutes, 2), "model": predicted})
         notes.append(
             f"Check of the class-VAE time model at {size} images (seed {args.seed}): the "
