@@ -66,6 +66,21 @@ def _aug_vae_2k(vae: dict | None = None, **cnn) -> dict:
     return _aug_vae(vae, ref="AUG 2k steps", min_steps=2000, **cnn)
 
 
+#: Update budget of the round-11 recipe: RECIPE_BASE + RECIPE_PER_IMAGE * n.
+RECIPE_BASE, RECIPE_PER_IMAGE = 2000, 20
+
+
+def _recipe(
+    aug: bool, ref: str, scale: float = 1.0, validation: bool = False, precision: str = "bf16"
+) -> dict:
+    """A CNN / AUG arm of the round-11 recipe (fixed budget, cosine schedule)."""
+    cnn = dict(min_steps=0, precision=precision, validation_fraction=0.2 if validation else 0.0)
+    if validation:
+        cnn.update(monitor="valid_acc", patience=10**6)
+    budget = [round(scale * RECIPE_BASE), round(scale * RECIPE_PER_IMAGE, 3)]
+    return dict(form="none", aug=aug, ref=ref, cnn=cnn, budget=budget)
+
+
 #: name -> dict(form=none|pipeline|nested, aug=bool, ref=arm compared with,
 #: cnn={...}, vae={...}); cnn/vae override skvae.experiment's defaults.
 ARMS: dict[str, dict] = {
@@ -179,6 +194,21 @@ ARMS: dict[str, dict] = {
         form="nested", ref="VAE", cnn=dict(NEST, precision="bf16"), vae=dict(precision="bf16")
     ),
     "AUG+VAE bf16": _aug_vae(vae=dict(precision="bf16"), ref="AUG+VAE", precision="bf16"),
+    # Round 11 (issue #31): a fixed update budget that grows with the training set,
+    # a cosine learning-rate schedule over it, and every labelled image in training
+    # (no validation split, so no early stopping): budget = base + per_image * n
+    # updates. "rec" is the candidate; "rec/2" and "rec x2" bracket it to show
+    # whether the budget, not the data, still decides.
+    "CNN rec": _recipe(aug=False, ref="CNN bf16"),
+    "AUG rec": _recipe(aug=True, ref="AUG bf16"),
+    "CNN rec/2": _recipe(aug=False, scale=0.5, ref="CNN rec"),
+    "AUG rec/2": _recipe(aug=True, scale=0.5, ref="AUG rec"),
+    "AUG rec x2": _recipe(aug=True, scale=2.0, ref="AUG rec"),
+    "CNN rec x2": _recipe(aug=False, scale=2.0, ref="CNN rec"),
+    # The same budget and schedule with 20 % of each class held out and the best
+    # epoch (by validation accuracy) restored: does the split pay for itself?
+    "AUG rec val": _recipe(aug=True, ref="AUG rec", validation=True),
+    "AUG rec fp32": _recipe(aug=True, ref="AUG rec", precision="fp32"),
 }
 
 
@@ -195,10 +225,22 @@ def settings(name: str) -> dict:
     )
     if arm.get("cnn_seed_offset"):  # only then: the other arms' recorded keys stay valid
         spec["cnn_seed_offset"] = arm["cnn_seed_offset"]
+    if arm.get("budget"):
+        spec["budget"] = arm["budget"]
     return spec
 
 
-def build(spec: dict, seed: int, latent: int):
+def budget_epochs(spec: dict, size: int) -> int | None:
+    """Epochs of a budget arm at ``size`` training rows (None without a budget)."""
+    if "budget" not in spec:
+        return None
+    base, per_image = spec["budget"]
+    n_train = size - round(spec["cnn"]["validation_fraction"] * size)
+    steps_per_epoch = math.ceil(n_train / spec["cnn"].get("batch_size", 32))
+    return max(1, math.ceil((base + per_image * size) / steps_per_epoch))
+
+
+def build(spec: dict, seed: int, latent: int, size: int | None = None):
     """The arm's estimator (a CNNClassifier or an imblearn Pipeline)."""
     from imblearn.pipeline import Pipeline
 
@@ -208,6 +250,13 @@ def build(spec: dict, seed: int, latent: int):
     cnn_kw = dict(spec["cnn"], random_state=seed + spec.get("cnn_seed_offset", 0))
     if spec["aug"]:
         cnn_kw["augment"] = RandomAffine(**AUGMENT_DEFAULTS)
+    epochs = budget_epochs(spec, size) if size is not None else None
+    if epochs is not None:
+        from skorch.callbacks import LRScheduler
+        from torch.optim.lr_scheduler import CosineAnnealingLR
+
+        cnn_kw["max_epochs"] = epochs
+        cnn_kw["callbacks"] = [("lr", LRScheduler(policy=CosineAnnealingLR, T_max=epochs))]
     if spec["form"] == "none":
         return CNNClassifier(**cnn_kw)
     sampler = VAEOversampler(latent, random_state=seed, **spec["vae"])
@@ -232,7 +281,7 @@ def run_one(name: str, size: int, seed: int, latent: int, data_home: str, dev_pe
     train, _ = next(cv.split(data.data, data.target))
     dev = _common.held_out_rows(data.target, data.test_mask, train, dev_per_class, DEV_SEED)
     spec = settings(name)
-    model = build(spec, seed, latent)
+    model = build(spec, seed, latent, size)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

@@ -6,19 +6,31 @@ Run: ``python examples/oversample_digits.py`` (about a minute on 2 CPU cores).
 from collections import Counter
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from skvae import VAEOversampler
 from skvae.datasets import load_digits
+from skvae.metrics import class_consistency
 
-X, y = load_digits(return_X_y=True)
+X_all, y_all = load_digits(return_X_y=True)
 rng = np.random.RandomState(0)
-rows = np.concatenate([rng.choice(np.flatnonzero(y == c), 20, replace=False) for c in range(10)])
-X, y = X[rows], y[rows]
+rows = np.concatenate(
+    [rng.choice(np.flatnonzero(y_all == c), 20, replace=False) for c in range(10)]
+)
+X, y = X_all[rows], y_all[rows]
 
 sampler = VAEOversampler(latent=3, augment_size=1.0, min_steps=200, random_state=0, verbose=1)
 X_res, y_res = sampler.fit_resample(X, y)
 print(f"real rows: {len(X)}, after resampling: {len(X_res)}")
 print("generated per class:", dict(Counter(y_res[len(X) :].tolist())))
+
+# Did the VAEs learn their classes? A classifier trained on the *other* real digits
+# reads the generated ones: chance is 0.10.
+others = np.setdiff1d(np.arange(len(y_all)), rows)
+reference = LogisticRegression(max_iter=2000).fit(X_all[others], y_all[others])
+consistency = class_consistency(reference, X_res[len(X) :], y_res[len(X) :])
+print(f"generated digits read as their class: {consistency:.2f}")
+assert consistency > 0.5, f"the class-VAEs did not learn their classes: {consistency:.2f}"
 
 # One generated digit per class as 8x8 ASCII art (darker = denser).
 shades = " .:-=+*#%@"

@@ -18,14 +18,16 @@ codes interpolated between them decoded to 6s and 9s. Check what comes out.
 import matplotlib.pyplot as plt
 import numpy as np
 from imblearn.over_sampling import SMOTE
+from sklearn.linear_model import LogisticRegression
 
 from skvae import VAEEncoder
 from skvae.datasets import load_digits
+from skvae.metrics import class_consistency
 
-X, y = load_digits(return_X_y=True)
+X_all, y_all = load_digits(return_X_y=True)
 # Keep 30 of the ~180 zeros: class 0 becomes the minority.
-keep = (y != 0) | (np.cumsum(y == 0) <= 30)
-X, y = X[keep], y[keep]
+keep = (y_all != 0) | (np.cumsum(y_all == 0) <= 30)
+X, y = X_all[keep], y_all[keep]
 
 encoder = VAEEncoder(latent=8, image_shape=None, max_epochs=300, random_state=0).fit(X)
 codes = encoder.transform(X)
@@ -35,6 +37,12 @@ codes_res, y_res = SMOTE(sampling_strategy={0: 60}, k_neighbors=3, random_state=
 new_codes = codes_res[len(codes) :]  # imbalanced-learn appends the new rows
 new_digits = encoder.inverse_transform(new_codes)
 print(f"codes {codes.shape}, {len(new_codes)} new zeros decoded to {new_digits.shape}")
+# Do the new digits read as zeros? A classifier that never saw the 30 zeros judges.
+unseen = ~(keep & (y_all == 0))
+reference = LogisticRegression(max_iter=2000).fit(X_all[unseen], y_all[unseen])
+consistency = class_consistency(reference, new_digits, np.zeros(len(new_digits), int))
+print(f"decoded codes read as zeros: {consistency:.2f}")
+assert consistency > 0.5, f"latent-space SMOTE made few zeros: {consistency:.2f}"
 
 # %%
 # Top row: 10 of the 30 real zeros; bottom rows: 20 of the 30 decoded from SMOTE's codes.

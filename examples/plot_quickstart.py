@@ -22,12 +22,13 @@ train, test = next(
 pipe = Pipeline(
     [
         ("vae", VAEOversampler(latent=2, max_epochs=30, random_state=0)),
-        ("cnn", CNNClassifier(max_epochs=15, module__channels=(16, 32, 32, 32), random_state=0)),
+        ("cnn", CNNClassifier(min_steps=300, module__channels=(16, 32, 32, 32), random_state=0)),
     ]
 )
 pipe.fit(X[train], y[train])
 score = f1_score(y[test], pipe.predict(X[test]), average="macro")
 print(f"macro F1 on 500 test digits: {score:.3f}")
+assert score > 0.8, f"the pipeline did not learn: macro F1 {score:.3f}"
 
 # %%
 # The fitted sampler generates new digits of any class.

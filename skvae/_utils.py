@@ -93,6 +93,23 @@ def resolve_image_shape(image_shape, n_features: int) -> tuple[int, int, int]:
     return shape
 
 
+def flatten_images(X):
+    """Rows of a 3-D ``(n, H, W)`` or 4-D ``(n, C, H, W)`` image array, and its ``(C, H, W)``.
+
+    Anything else (2-D arrays, frames, lists) comes back as it is, with None.
+    """
+    if not (hasattr(X, "ndim") and hasattr(X, "shape") and X.ndim in (3, 4)):
+        return X, None
+    arr = X.detach().cpu().numpy() if torch.is_tensor(X) else np.asarray(X)
+    shape = (1, *arr.shape[1:]) if arr.ndim == 3 else tuple(arr.shape[1:])
+    return arr.reshape(len(arr), -1), tuple(int(s) for s in shape)
+
+
+def plain_label(label):
+    """``label`` as a plain Python value (``1``, not ``np.int64(1)``) for messages and dicts."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
 def square_side(n_features: int) -> int | None:
     """The side of a square one-channel image with ``n_features`` pixels, if any."""
     side = math.isqrt(n_features)

@@ -46,6 +46,7 @@ and y zoom factors, here one isotropic factor is drawn per image.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Sequence
@@ -56,6 +57,29 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 
 __all__ = ["Compose", "ElasticDistortion", "RandomAffine", "RandomFlip", "affine_transform"]
+
+class _Transform(BaseEstimator):
+    """Base of the transforms: a repr that always shows the ranges drawn from.
+
+    scikit-learn's repr hides parameters left at their defaults, so
+    ``RandomAffine(20, 0.2, 0.2)`` printed as ``RandomAffine(degrees=20)`` and a
+    ``cv_results_`` table did not say which shifts a transform used.
+    """
+
+    #: Parameters shown in the repr whatever their value.
+    _shown_always: tuple[str, ...] = ()
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 - scikit-learn's name
+        signature = inspect.signature(type(self).__init__).parameters
+        params = self.get_params(deep=False)
+        shown = [
+            f"{name}={params[name]!r}"
+            for name, spec in signature.items()
+            if name in params
+            and (name in self._shown_always or repr(params[name]) != repr(spec.default))
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
 
 # Public fill names -> grid_sample padding modes.
 _FILL_MODES = {
@@ -265,7 +289,7 @@ def _resample(x: torch.Tensor, grid: torch.Tensor, work_dtype, mode: str, fill: 
     return out
 
 
-class RandomAffine(BaseEstimator):
+class RandomAffine(_Transform):
     """Random rotation, shift, zoom and shear of every image in a batch.
 
     Each image gets its own parameters, drawn uniformly from the ranges below.
@@ -325,6 +349,8 @@ class RandomAffine(BaseEstimator):
     >>> RandomAffine(degrees=0.0, width_shift=0.0, height_shift=0.0)(x) is x
     True
     """
+
+    _shown_always = ("degrees", "width_shift", "height_shift")
 
     def __init__(
         self,
@@ -476,7 +502,7 @@ def _gaussian_taps(sigma: float, size: int) -> torch.Tensor:
     return torch.exp(-0.5 * (t / sigma) ** 2) / total
 
 
-class ElasticDistortion(BaseEstimator):
+class ElasticDistortion(_Transform):
     """Random elastic distortion of every image in a batch (Simard et al., 2003).
 
     Each image gets its own displacement field: a value drawn uniformly from
@@ -531,6 +557,8 @@ class ElasticDistortion(BaseEstimator):
     >>> ElasticDistortion(alpha=0.0)(x) is x
     True
     """
+
+    _shown_always = ("alpha", "sigma")
 
     def __init__(self, alpha: float = 34.0, sigma: float = 4.0, fill: str = "constant") -> None:
         self.alpha = alpha
@@ -607,7 +635,7 @@ class ElasticDistortion(BaseEstimator):
         return _resample(x, base + offset, work_dtype, "bilinear", self.fill)
 
 
-class RandomFlip(BaseEstimator):
+class RandomFlip(_Transform):
     """Mirror each image of a batch left-right and/or upside down at random.
 
     Harmful for digits (a mirrored 2 is no digit, an upside-down 6 is a 9);
@@ -637,6 +665,8 @@ class RandomFlip(BaseEstimator):
     >>> RandomFlip(horizontal=0.0)(x) is x
     True
     """
+
+    _shown_always = ("horizontal", "vertical")
 
     def __init__(self, horizontal: float = 0.5, vertical: float = 0.0) -> None:
         self.horizontal = horizontal

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import signal
 import threading
@@ -18,8 +19,8 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNetClassifier
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from torch import nn
 
@@ -27,6 +28,7 @@ from ._callbacks import MONITORS, RestoreBestEarlyStopping
 from ._utils import (
     check_sampler_settings,
     draw_seed,
+    flatten_images,
     make_generator,
     resolve_device,
     resolve_image_shape,
@@ -286,6 +288,7 @@ class CNNClassifier(NeuralNetClassifier):
         "oversample_validation": ["boolean"],
         "scale_min_steps": ["boolean"],
         "synthetic_steps": [None, Interval(Integral, 1, None, closed="left")],
+        "callbacks": [None, list, tuple],
     }
 
     def __init__(
@@ -356,6 +359,22 @@ class CNNClassifier(NeuralNetClassifier):
     virtual_params_ = _private("virtual_params_")
     del _private
 
+    def set_params(self, **params) -> CNNClassifier:
+        """Set parameters, as skorch's ``set_params``; ``callbacks`` is checked in ``fit``.
+
+        skorch builds the callbacks inside ``set_params``, so a bad ``callbacks``
+        value raised there and left the other parameters half set; scikit-learn
+        asks estimators to validate in ``fit``. On a net not initialised yet, a
+        plain ``callbacks`` list (without ``callbacks__*`` keys) is stored as given.
+        """
+        if (
+            "callbacks" in params
+            and not self.initialized_
+            and not any(key.startswith("callbacks__") for key in params)
+        ):
+            self.callbacks = params.pop("callbacks")
+        return super().set_params(**params)
+
     def _get_param_names(self):
         return [k for k in self.__dict__ if not k.startswith("_") and not k.endswith("_")]
 
@@ -393,11 +412,7 @@ class CNNClassifier(NeuralNetClassifier):
     # ---------------------------------------------------------------- input
     def _images_from(self, X, *, reset: bool):
         """Validate ``X`` like scikit-learn and return a float32 image tensor."""
-        nd_shape = None
-        if hasattr(X, "ndim") and hasattr(X, "shape") and X.ndim in (3, 4):
-            arr = X.detach().cpu().numpy() if torch.is_tensor(X) else np.asarray(X)
-            nd_shape = (1, *arr.shape[1:]) if arr.ndim == 3 else tuple(arr.shape[1:])
-            X = arr.reshape(len(arr), -1)
+        X, nd_shape = flatten_images(X)
         X = validate_data(
             self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1
         )
@@ -451,7 +466,9 @@ class CNNClassifier(NeuralNetClassifier):
             )
         self._device = resolve_device(self.device)
         Xt = self._images_from(X, reset=True)
-        y = validate_data(self, X="no_validation", y=y, reset=False)
+        # y alone: validate_data(X="no_validation") would check "no_validation"'s
+        # feature names and warn after a fit on a DataFrame.
+        y = column_or_1d(y, warn=True)
         if len(y) != len(Xt):
             raise ValueError(f"X has {len(Xt)} samples but y has {len(y)}.")
         check_classification_targets(y)
@@ -824,3 +841,29 @@ class CNNClassifier(NeuralNetClassifier):
 def _derived_seeds(seed: int) -> np.ndarray:
     """Seeds of the validation split, shuffling, augmentation and dropout."""
     return np.random.RandomState(seed).randint(2**31 - 1, size=4)
+
+
+def _signature_with_skorch_defaults(init) -> inspect.Signature:
+    """``init``'s signature plus the skorch parameters it takes through ``**kwargs``.
+
+    scikit-learn's repr shows a parameter unless it equals the default in the
+    ``__init__`` signature; without their skorch defaults listed, every repr
+    (and every ``cv_results_`` entry) showed ``callbacks=None, classes=None,
+    compile=False, dataset=...`` that nobody changed.
+    """
+    own = inspect.signature(init)
+    params = [p for p in own.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    taken = {p.name for p in params}
+    extra = []
+    for base in (NeuralNetClassifier, NeuralNet):
+        for p in inspect.signature(base.__init__).parameters.values():
+            if p.name in taken or p.default is inspect.Parameter.empty:
+                continue
+            default = None if p.name == "train_split" else p.default  # CNNClassifier's own
+            extra.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=default))
+            taken.add(p.name)
+    kwargs = own.parameters["kwargs"]
+    return own.replace(parameters=[*params, *extra, kwargs])
+
+
+CNNClassifier.__init__.__signature__ = _signature_with_skorch_defaults(CNNClassifier.__init__)

@@ -28,6 +28,8 @@ from sklearn.metrics import get_scorer
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from ._utils import plain_label
+
 __all__ = [
     "class_consistency",
     "frechet_distance",
@@ -315,7 +317,9 @@ def generation_report(
         held, train = X_heldout[y_heldout == label], X_train[y_train == label]
         half = len(held) // 2
         if half < 1:
-            raise ValueError(f"Class {label!r} needs at least 2 held-out samples, got {len(held)}.")
+            raise ValueError(
+                f"Class {plain_label(label)!r} needs at least 2 held-out samples, got {len(held)}."
+            )
         memo.append(memorisation_rate(g, train, held[half:]))
         memo_real.append(memorisation_rate(held[:half], train, held[half:]))
         gen.append(g)

@@ -21,7 +21,9 @@ from sklearn.utils.validation import check_is_fitted, check_memory, validate_dat
 
 from ._utils import (
     draw_seed,
+    flatten_images,
     make_generator,
+    plain_label,
     resolve_device,
     resolve_image_shape,
     seeded_torch,
@@ -378,8 +380,11 @@ class VAEOversampler(BaseOverSampler):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows (numpy, pandas or lists).
+        X : array-like of shape (n_samples, n_features), (n, H, W) or (n, C, H, W)
+            Training rows (numpy, pandas or lists), or an image array as
+            :class:`~skvae.CNNClassifier` takes it: its images are read with the
+            array's own shape (with ``image_shape="auto"``) and returned as rows
+            of ``C * H * W`` values, as imbalanced-learn's samplers return 2-D ``X``.
         y : array-like of shape (n_samples,)
             Class labels.
 
@@ -429,9 +434,8 @@ class VAEOversampler(BaseOverSampler):
         )
         if class_label not in self.vaes_:
             if class_label in self.classes_:
-                shown = getattr(class_label, "item", lambda: class_label)()
                 raise ValueError(
-                    f"No VAE was trained for class {shown!r}: sampling_strategy="
+                    f"No VAE was trained for class {plain_label(class_label)!r}: sampling_strategy="
                     f"{self.sampling_strategy!r} (augment_size={self.augment_size!r}) gave "
                     "it no rows to generate. The classes with a VAE are "
                     f"{[c for c in self.classes_.tolist() if c in self.vaes_]}; "
@@ -439,7 +443,8 @@ class VAEOversampler(BaseOverSampler):
                     "every class."
                 )
             raise ValueError(
-                f"Unknown class {class_label!r}; the fitted classes are {self.classes_.tolist()}."
+                f"Unknown class {plain_label(class_label)!r}; the fitted classes are "
+                f"{self.classes_.tolist()}."
             )
         if not isinstance(n_samples, Integral) or isinstance(n_samples, bool):
             raise TypeError(f"n_samples must be an integer, got {n_samples!r}.")
@@ -470,7 +475,7 @@ class VAEOversampler(BaseOverSampler):
         out = np.concatenate(kept)[:n_samples] if kept else self._decode_draws(0, class_label, rng)
         if len(out) < n_samples:
             warnings.warn(
-                f"Class {class_label!r}: the filter accepted {len(out)} of the "
+                f"Class {plain_label(class_label)!r}: the filter accepted {len(out)} of the "
                 f"{n_samples} rows requested after {self.max_filter_rounds} rounds "
                 f"(acceptance {rate:.1%}); the most probable rejected rows fill the gap. "
                 "Lower filter_threshold or raise max_filter_rounds.",
@@ -559,6 +564,9 @@ class VAEOversampler(BaseOverSampler):
 
     def _check_X_y(self, X, y, accept_sparse=None):
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        # Image arrays, as CNNClassifier takes them, become rows: imbalanced-learn's
+        # samplers take and return 2-D X.
+        X, self._array_image_shape = flatten_images(X)
         X, y = validate_data(
             self,
             X=X,
@@ -584,15 +592,28 @@ class VAEOversampler(BaseOverSampler):
                 extra = int(self.augment_size)
             else:
                 extra = int(round(float(self.augment_size) * n_max))
-            return OrderedDict((c, n_max + extra - counts[c]) for c in sorted(counts))
-        return check_sampling_strategy(self.sampling_strategy, y, self._sampling_type)
+            targets = ((c, n_max + extra - counts[c]) for c in sorted(counts))
+        else:
+            strategy = check_sampling_strategy(self.sampling_strategy, y, self._sampling_type)
+            targets = strategy.items()
+        return OrderedDict((plain_label(c), n) for c, n in targets)
 
     def _resolve_image_shape(self, X) -> tuple[int, int, int] | None:
         n_features = X.shape[1]
         in_unit = bool(X.min() >= 0.0 and X.max() <= 1.0)
-        if self.image_shape is None:
+        image_shape = self.image_shape
+        array_shape = getattr(self, "_array_image_shape", None)
+        if image_shape is None:
             return None
-        if isinstance(self.image_shape, str):  # "auto"
+        if array_shape is not None:
+            if isinstance(image_shape, str):  # "auto": the array's own shape
+                image_shape = array_shape
+            elif resolve_image_shape(image_shape, n_features) != array_shape:
+                raise ValueError(
+                    f"image_shape={image_shape!r} does not match the shape of the images "
+                    f"in X, {array_shape}."
+                )
+        if isinstance(image_shape, str):  # "auto"
             side = square_side(n_features)
             # Below 8 x 8 (scikit-learn's digits) a square count of features in
             # [0, 1] is far more likely a min-max scaled table than an image.
@@ -609,10 +630,10 @@ class VAEOversampler(BaseOverSampler):
                         stacklevel=4,
                     )
             return None
-        shape = resolve_image_shape(self.image_shape, n_features)
+        shape = resolve_image_shape(image_shape, n_features)
         if shape[1] % 2 or shape[2] % 2:
             raise ValueError(
-                f"image_shape={self.image_shape!r}: the convolutional VAE needs an even "
+                f"image_shape={image_shape!r}: the convolutional VAE needs an even "
                 "height and width."
             )
         if not in_unit:
@@ -834,13 +855,17 @@ class VAEOversampler(BaseOverSampler):
         """Train, store and fit the latent sampler of one class's VAE."""
         start = time.perf_counter()
         vae, result, codes, scaler, n_valid = self._train_vae(
-            X_class, seed, device, init_state, name=f"class {label!r}"
+            X_class, seed, device, init_state, name=f"class {plain_label(label)!r}"
         )
         self._store_class(label, vae, result, codes, scaler)
         if self.verbose:
             seconds = time.perf_counter() - start
             self._print_fit(
-                f"class {label!r}", len(X_class) - n_valid, n_valid, result, f"{seconds:.1f}s"
+                f"class {plain_label(label)!r}",
+                len(X_class) - n_valid,
+                n_valid,
+                result,
+                f"{seconds:.1f}s",
             )
 
     @staticmethod
@@ -871,7 +896,7 @@ class VAEOversampler(BaseOverSampler):
         if not seeds:
             return True
         start = time.perf_counter()
-        names = [f"class {label!r}" for label in seeds]
+        names = [f"class {plain_label(label)!r}" for label in seeds]
         parts = [
             self._prepare_vae(X[y == label], seed, device, init_state, name)
             for (label, seed), name in zip(seeds.items(), names)
@@ -903,7 +928,7 @@ class VAEOversampler(BaseOverSampler):
             self._store_class(label, vae, result, codes, scaler)
             if self.verbose:
                 self._print_fit(
-                    f"class {label!r}",
+                    f"class {plain_label(label)!r}",
                     len(X_train),
                     n_valid,
                     result,

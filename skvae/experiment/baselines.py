@@ -185,7 +185,7 @@ def augment_at_level(level: int) -> RandomAffine | Compose:
     --------
     >>> from skvae.experiment.baselines import augment_at_level
     >>> augment_at_level(0)
-    RandomAffine()
+    RandomAffine(degrees=20.0, width_shift=0.2, height_shift=0.2)
     >>> [type(t).__name__ for t in augment_at_level(4).transforms]
     ['RandomAffine', 'RandomFlip']
     """
