@@ -58,6 +58,7 @@ from sklearn.base import BaseEstimator
 
 __all__ = ["Compose", "ElasticDistortion", "RandomAffine", "RandomFlip", "affine_transform"]
 
+
 class _Transform(BaseEstimator):
     """Base of the transforms: a repr that always shows the ranges drawn from.
 
