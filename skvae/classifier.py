@@ -24,7 +24,6 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from torch import nn
 
-from ._callbacks import MONITORS, RestoreBestEarlyStopping
 from ._utils import (
     check_sampler_settings,
     draw_seed,
@@ -35,6 +34,7 @@ from ._utils import (
     seeded_torch,
     square_side,
 )
+from .callbacks import MONITORS, CosineOverFit, RestoreBestEarlyStopping
 from .nn import PaperCNN
 
 
@@ -144,7 +144,18 @@ class CNNClassifier(NeuralNetClassifier):
         ``min_steps`` sets the training length instead.)
     max_epochs : int, default=100
         Most epochs; raised to the epochs ``min_steps`` needs plus ``patience``
-        when that is more.
+        when that is more. Not used when ``updates`` is set.
+    updates : int, "auto" or None, default=None
+        Train for a number of optimiser updates instead of epochs, with the
+        learning rate falling from ``lr`` to 0 along a cosine over them (the
+        ``"lr_scheduler"`` callback, :class:`skvae.callbacks.CosineOverFit`; replace or
+        drop it with ``callbacks__lr_scheduler=...``). The updates are rounded
+        up to whole epochs (``n_updates_planned_``). ``"auto"`` grows the budget
+        with the data: ``2000 + 20 * n`` updates for ``n`` real training rows
+        (generated rows add none, so a net with an ``oversampler`` makes as
+        many updates as one without). With ``validation_fraction > 0`` early
+        stopping may still end training sooner; with ``0`` every labelled row
+        trains and the last update's weights are kept. None trains by epochs.
     patience : int, default=10
         Epochs without a better validation score before stopping (the paper: 10).
     min_steps : int, default=0
@@ -236,6 +247,9 @@ class CNNClassifier(NeuralNetClassifier):
         Epoch whose weights were restored (the last epoch without validation).
     n_epochs_ : int
         Epochs trained.
+    n_updates_planned_ : int or None
+        Optimiser updates the last ``fit`` planned with ``updates`` set (whole
+        epochs), else None.
     min_steps_ : int
         The ``min_steps`` of the last ``fit``: ``min_steps``, or more with
         ``scale_min_steps``.
@@ -271,6 +285,7 @@ class CNNClassifier(NeuralNetClassifier):
         "image_shape": [None, tuple, list],
         "augment": [None, callable],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "updates": [None, StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "min_steps": [Interval(Integral, 0, None, closed="left")],
         "monitor": [StrOptions(set(MONITORS))],
@@ -298,6 +313,7 @@ class CNNClassifier(NeuralNetClassifier):
         image_shape=None,
         augment=None,
         max_epochs: int = 100,
+        updates=None,
         patience: int = 10,
         min_steps: int = 0,
         monitor: str = "valid_loss",
@@ -332,6 +348,7 @@ class CNNClassifier(NeuralNetClassifier):
         )
         self.image_shape = image_shape
         self.augment = augment
+        self.updates = updates
         self.patience = patience
         self.min_steps = min_steps
         self.monitor = monitor
@@ -398,6 +415,8 @@ class CNNClassifier(NeuralNetClassifier):
 
     def get_default_callbacks(self):
         callbacks = list(self._default_callbacks)
+        if self.updates is not None:
+            callbacks.append(("lr_scheduler", CosineOverFit()))
         if self._validates():
             callbacks.append(
                 (
@@ -487,6 +506,11 @@ class CNNClassifier(NeuralNetClassifier):
         if isinstance(early, RestoreBestEarlyStopping) and self.min_steps_ != self.min_steps:
             early.min_steps = self.min_steps_  # scaled: epochs before it cannot be restored
         epochs = self._n_epochs_needed(y_encoded, n_synthetic)
+        self.n_updates_planned_ = None
+        if self.updates is not None:
+            budget = self._update_budget(y_encoded)
+            epochs = self._epochs_for_updates(y_encoded, n_synthetic, budget)
+            self.n_updates_planned_ = self._updates_in(y_encoded, n_synthetic, epochs)
         self._train(Xt, y_encoded, seed, epochs=epochs, **fit_params)
         self.classes_inferred_ = classes
         early = dict(self.callbacks_).get("early_stopping")
@@ -686,21 +710,39 @@ class CNNClassifier(NeuralNetClassifier):
             return int(self.min_steps)
         return math.ceil(self.min_steps * (n_real + n_synthetic) / n_real)
 
-    def _n_epochs_needed(self, y: np.ndarray, n_synthetic: int = 0) -> int:
+    def _update_budget(self, y: np.ndarray) -> int:
+        """The updates of ``updates``: the int, or the ``"auto"`` rule on the real rows."""
+        if isinstance(self.updates, str):  # "auto"
+            base, per_row = AUTO_UPDATES
+            return base + per_row * self._n_train_real(y)
+        return int(self.updates)
+
+    def _updates_per_epoch(self, n_rows: int) -> int:
+        return max(1, math.ceil(n_rows / self.batch_size))
+
+    def _epochs_for_updates(self, y: np.ndarray, n_synthetic: int, n_updates: int) -> int:
+        """Whole epochs that make at least ``n_updates`` updates."""
         n_real = self._n_train_real(y)
-        min_steps = self._min_steps_for(y, n_synthetic)
-
-        def updates_per_epoch(n_rows: int) -> int:
-            return max(1, math.ceil(n_rows / self.batch_size))
-
-        per_epoch = updates_per_epoch(n_real + n_synthetic)
+        per_epoch = self._updates_per_epoch(n_real + n_synthetic)
         if n_synthetic and self.synthetic_steps is not None:
             # Epochs with generated rows until synthetic_steps, then real-only ones.
-            mixed = math.ceil(min(self.synthetic_steps, min_steps) / per_epoch)
-            left = max(0, min_steps - mixed * per_epoch)
-            epochs = mixed + math.ceil(left / updates_per_epoch(n_real))
-        else:
-            epochs = math.ceil(min_steps / per_epoch)
+            mixed = math.ceil(min(self.synthetic_steps, n_updates) / per_epoch)
+            left = max(0, n_updates - mixed * per_epoch)
+            return mixed + math.ceil(left / self._updates_per_epoch(n_real))
+        return math.ceil(n_updates / per_epoch)
+
+    def _updates_in(self, y: np.ndarray, n_synthetic: int, epochs: int) -> int:
+        """Updates made by ``epochs`` epochs (the inverse of ``_epochs_for_updates``)."""
+        n_real = self._n_train_real(y)
+        per_epoch = self._updates_per_epoch(n_real + n_synthetic)
+        if n_synthetic and self.synthetic_steps is not None:
+            mixed = min(epochs, math.ceil(self.synthetic_steps / per_epoch))
+            return mixed * per_epoch + (epochs - mixed) * self._updates_per_epoch(n_real)
+        return epochs * per_epoch
+
+    def _n_epochs_needed(self, y: np.ndarray, n_synthetic: int = 0) -> int:
+        min_steps = self._min_steps_for(y, n_synthetic)
+        epochs = self._epochs_for_updates(y, n_synthetic, min_steps)
         if min_steps and self._validates():
             # Room for patience after min_steps, the only epochs that can be restored.
             epochs += int(self.patience)
@@ -836,6 +878,11 @@ class CNNClassifier(NeuralNetClassifier):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+#: ``updates="auto"``: ``AUTO_UPDATES[0] + AUTO_UPDATES[1] * n`` updates for ``n``
+#: real training rows (the candidate recipe of docs/ablation.md, round 11).
+AUTO_UPDATES: tuple[int, int] = (2000, 20)
 
 
 def _derived_seeds(seed: int) -> np.ndarray:

@@ -85,7 +85,7 @@ class _FakeNet:
 
 def _run_early_stopping(losses, **params):
     """Feed ``losses`` to the callback, one update per epoch; return it and the epochs run."""
-    from skvae._callbacks import RestoreBestEarlyStopping
+    from skvae.callbacks import RestoreBestEarlyStopping
 
     net, early = _FakeNet(), RestoreBestEarlyStopping(**params)
     early.on_train_begin(net)

@@ -1,11 +1,12 @@
-"""skorch callbacks used by :class:`skvae.CNNClassifier`."""
+"""skorch callbacks of :class:`skvae.CNNClassifier`: early stopping, the cosine schedule."""
 
 from __future__ import annotations
 
 import math
 
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
+from torch.optim.lr_scheduler import CosineAnnealingLR
 
 #: History keys early stopping can rank epochs by.
 MONITORS = ("valid_loss", "valid_acc")
@@ -109,3 +110,25 @@ class RestoreBestEarlyStopping(Callback):
     def on_train_end(self, net, **kwargs):
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
+
+
+class CosineOverFit(LRScheduler):
+    """skorch's ``LRScheduler`` running torch's ``CosineAnnealingLR`` over one whole fit.
+
+    The learning rate falls from the optimiser's ``lr`` to ``eta_min`` along a
+    half cosine, stepped after every update, over the updates the fit will
+    make: ``T_max`` is read at the start of training from the net's
+    ``n_updates_planned_``.
+
+    Parameters
+    ----------
+    eta_min : float, default=0.0
+        Learning rate reached at the last update.
+    """
+
+    def __init__(self, eta_min: float = 0.0) -> None:
+        super().__init__(policy=CosineAnnealingLR, step_every="batch", eta_min=eta_min)
+
+    def on_train_begin(self, net, **kwargs):
+        self.T_max = max(1, int(getattr(net, "n_updates_planned_", 1)))
+        super().on_train_begin(net, **kwargs)
