@@ -73,12 +73,18 @@ RECIPE_BASE, RECIPE_PER_IMAGE = 2000, 20
 def _recipe(
     aug: bool, ref: str, scale: float = 1.0, validation: bool = False, precision: str = "bf16"
 ) -> dict:
-    """A CNN / AUG arm of the round-11 recipe (fixed budget, cosine schedule)."""
+    """A CNN / AUG arm of the round-11 recipe (fixed budget, cosine schedule).
+
+    The budget counts the labelled images, so the arm with a validation split makes
+    as many updates as the arm without one.
+    """
     cnn = dict(min_steps=0, precision=precision, validation_fraction=0.2 if validation else 0.0)
     if validation:
         cnn.update(monitor="valid_acc", patience=10**6)
     budget = [round(scale * RECIPE_BASE), round(scale * RECIPE_PER_IMAGE, 3)]
-    return dict(form="none", aug=aug, ref=ref, cnn=cnn, budget=budget)
+    # "schedule": the cosine steps every update (CNNClassifier(updates=...)); three runs
+    # recorded without this key stepped it every epoch, built by hand.
+    return dict(form="none", aug=aug, ref=ref, cnn=cnn, budget=budget, schedule="per-update")
 
 
 #: name -> dict(form=none|pipeline|nested, aug=bool, ref=arm compared with,
@@ -196,9 +202,9 @@ ARMS: dict[str, dict] = {
     "AUG+VAE bf16": _aug_vae(vae=dict(precision="bf16"), ref="AUG+VAE", precision="bf16"),
     # Round 11 (issue #31): a fixed update budget that grows with the training set,
     # a cosine learning-rate schedule over it, and every labelled image in training
-    # (no validation split, so no early stopping): budget = base + per_image * n
-    # updates. "rec" is the candidate; "rec/2" and "rec x2" bracket it to show
-    # whether the budget, not the data, still decides.
+    # (no validation split, so no early stopping): CNNClassifier(updates=base +
+    # per_image * n) for n labelled images ("rec" is updates="auto"). "rec/2" and
+    # "rec x2" bracket it to show whether the budget, not the data, still decides.
     "CNN rec": _recipe(aug=False, ref="CNN bf16"),
     "AUG rec": _recipe(aug=True, ref="AUG bf16"),
     "CNN rec/2": _recipe(aug=False, scale=0.5, ref="CNN rec"),
@@ -226,18 +232,16 @@ def settings(name: str) -> dict:
     if arm.get("cnn_seed_offset"):  # only then: the other arms' recorded keys stay valid
         spec["cnn_seed_offset"] = arm["cnn_seed_offset"]
     if arm.get("budget"):
-        spec["budget"] = arm["budget"]
+        spec["budget"], spec["schedule"] = arm["budget"], arm["schedule"]
     return spec
 
 
-def budget_epochs(spec: dict, size: int) -> int | None:
-    """Epochs of a budget arm at ``size`` training rows (None without a budget)."""
+def budget_updates(spec: dict, size: int) -> int | None:
+    """Updates of a budget arm at ``size`` labelled images (None without a budget)."""
     if "budget" not in spec:
         return None
     base, per_image = spec["budget"]
-    n_train = size - round(spec["cnn"]["validation_fraction"] * size)
-    steps_per_epoch = math.ceil(n_train / spec["cnn"].get("batch_size", 32))
-    return max(1, math.ceil((base + per_image * size) / steps_per_epoch))
+    return round(base + per_image * size)
 
 
 def build(spec: dict, seed: int, latent: int, size: int | None = None):
@@ -250,13 +254,9 @@ def build(spec: dict, seed: int, latent: int, size: int | None = None):
     cnn_kw = dict(spec["cnn"], random_state=seed + spec.get("cnn_seed_offset", 0))
     if spec["aug"]:
         cnn_kw["augment"] = RandomAffine(**AUGMENT_DEFAULTS)
-    epochs = budget_epochs(spec, size) if size is not None else None
-    if epochs is not None:
-        from skorch.callbacks import LRScheduler
-        from torch.optim.lr_scheduler import CosineAnnealingLR
-
-        cnn_kw["max_epochs"] = epochs
-        cnn_kw["callbacks"] = [("lr", LRScheduler(policy=CosineAnnealingLR, T_max=epochs))]
+    updates = budget_updates(spec, size) if size is not None else None
+    if updates is not None:
+        cnn_kw["updates"] = updates  # with CNNClassifier's cosine schedule over them
     if spec["form"] == "none":
         return CNNClassifier(**cnn_kw)
     sampler = VAEOversampler(latent, random_state=seed, **spec["vae"])
