@@ -1,5 +1,6 @@
 """scikit-learn's estimator checks on CNNClassifier (fast settings)."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skvae import CNNClassifier
@@ -20,5 +21,8 @@ def _fast_classifier() -> CNNClassifier:
 
 
 @parametrize_with_checks([_fast_classifier()])
+# Any UserWarning fails a check: scikit-learn's checks warned when set_params raised
+# ("It is recommended to delay parameter validation until fit").
+@pytest.mark.filterwarnings("error::UserWarning")
 def test_sklearn_checks(estimator, check):
     check(estimator)
