@@ -387,11 +387,13 @@ def _row(dataset, size, latent, condition, seed, f1) -> dict:
     )
 
 
-def test_paired_differences_broadcasts_latent_free_conditions():
+def test_paired_differences_one_pair_per_training_subset():
     rows = _synthetic_rows()
-    assert len(paired_differences(rows, "VAE", "CNN")) == 3 * 2 * 2
-    assert len(paired_differences(rows, "CNN", "VAE")) == 3 * 2 * 2
-    assert len(paired_differences(rows, "AUG", "CNN")) == 3 * 2  # no duplicate pairs
+    # 3 sizes x 2 seeds: a CNN run is not paired once per latent size
+    assert len(paired_differences(rows, "VAE", "CNN")) == 3 * 2
+    assert len(paired_differences(rows, "CNN", "VAE")) == 3 * 2
+    assert len(paired_differences(rows, "AUG", "CNN")) == 3 * 2
+    assert len(paired_differences(rows, "VAE", "CNN", latent=2)) == 3 * 2
     assert np.all(paired_differences(rows, "VAE", "CNN") > 0)
     assert np.all(paired_differences(rows, "CNN", "VAE") < 0)
 
@@ -400,8 +402,8 @@ def test_wilcoxon_direction_and_edge_cases():
     rows = _synthetic_rows()
     tests = {(t["a"], t["b"]): t for t in wilcoxon_tests(rows)}
     vae = tests[("VAE", "CNN")]
-    assert vae["n_pairs"] == 12 and vae["mean_diff"] > 2.0
-    assert vae["p_value"] < 0.01 and vae["verdict"] == "VAE better"
+    assert vae["n_pairs"] == 6 and vae["mean_diff"] > 2.0
+    assert vae["p_value"] == pytest.approx(2 / 2**6) and vae["verdict"] == "VAE better"
     assert tests[("VAE", "AUG")]["verdict"] == "VAE better"
     assert tests[("AUG", "CNN")]["verdict"] == "no significant difference"
     assert ("AUG+VAE", "CNN") not in tests  # condition absent: skipped
@@ -420,37 +422,35 @@ def test_wilcoxon_direction_and_edge_cases():
     assert math.isnan(nopairs["p_value"])
 
     one = {(t["a"], t["b"]): t for t in wilcoxon_tests(rows[:3])}[("VAE", "CNN")]
-    assert one["n_pairs"] == 1 and one["verdict"] == "no significant difference"
+    assert one["n_pairs"] == 1 and one["verdict"].startswith("too few pairs for p < 0.05")
 
     text = table3_markdown(wilcoxon_tests(rows))
-    assert "| digits | VAE | CNN | 12 |" in text and "VAE better" in text
+    assert "| digits | VAE | CNN | 6 |" in text and "VAE better" in text
     assert "Per training size" not in text
 
 
 def test_wilcoxon_per_size_tests_each_size_alone():
     rows = _synthetic_rows()
-    # VAE wins at 50 and 100, loses at 250: pooled it still wins 8 of 12 pairs.
+    # VAE wins at 50 and 100, loses at 250: pooled it still wins 4 of 6 pairs.
     rows = [
         dict(r, f1=r["f1"] - 5.0) if r["condition"] == "VAE" and r["size"] == 250 else r
         for r in rows
     ]
     pooled = {(t["a"], t["b"]): t for t in wilcoxon_tests(rows)}[("VAE", "CNN")]
-    assert pooled["size"] is None and pooled["n_pairs"] == 12 and pooled["n_wins"] == 8
+    assert pooled["size"] is None and pooled["n_pairs"] == 6 and pooled["n_wins"] == 4
     tests = {(t["size"], t["a"], t["b"]): t for t in wilcoxon_tests(rows, per_size=True)}
     assert {size for size, _, _ in tests} == {50, 100, 250}
-    for size, wins in ((50, 4), (100, 4), (250, 0)):
+    for size, wins in ((50, 2), (100, 2), (250, 0)):
         t = tests[(size, "VAE", "CNN")]
-        assert t["n_pairs"] == 4 and t["n_wins"] == wins
+        assert t["n_pairs"] == 2 and t["n_wins"] == wins
         diffs = paired_differences([r for r in rows if r["size"] == size], "VAE", "CNN")
         assert t["mean_diff"] == pytest.approx(diffs.mean())
-        # 4 pairs cannot reach p < 0.05 (2 / 2^4 = 0.125).
-        assert t["p_value"] == pytest.approx(0.125) and "no significant" in t["verdict"]
+        # 2 pairs cannot reach p < 0.05 (2 / 2^2 = 0.5).
+        assert t["p_value"] == pytest.approx(0.5) and "too few pairs" in t["verdict"]
     text = table3_markdown(wilcoxon_tests(rows), per_size=wilcoxon_tests(rows, per_size=True))
-    assert "## Per training size" in text
-    assert (
-        f"| digits | 250 | VAE | CNN | 4 | 0 | {tests[(250, 'VAE', 'CNN')]['mean_diff']:+.2f} |"
-        in text
-    )
+    assert "**Per training size.**" in text
+    mean_250 = tests[(250, "VAE", "CNN")]["mean_diff"]
+    assert f"| digits | 250 | VAE | CNN | 2 | 0.5 | 0 | {mean_250:+.2f} |" in text
     assert "No comparison possible" in table3_markdown([])
 
 
@@ -466,19 +466,19 @@ def test_summarize_and_table2_formatting():
     header = next(line for line in text.splitlines() if line.startswith("| training images"))
     assert header == "| training images | CNN | AUG | VAE z=2 | VAE z=3 | VAE best |"
     line50 = next(line for line in text.splitlines() if line.startswith("| 50 |"))
-    assert "(paper 76.3)" in line50 and "(paper 85.4)" in line50 and "(z=" in line50
+    assert "(paper 76.30)" in line50 and "(paper 85.40)" in line50 and "(z=" in line50
     s = summary[(50, "CNN", None)]
-    assert f"{s['mean']:.1f} ± {s['std']:.1f} (paper 76.3)" in line50
+    assert f"{s['mean']:.1f} ± {s['std']:.1f} (paper 76.30)" in line50
     line100 = next(line for line in text.splitlines() if line.startswith("| 100 |"))
-    assert "paper" not in line100
-    assert "paper" not in table2_markdown(rows, with_paper=False).split("## mnist")[1]
+    assert "(paper 84.38)" in line100 and "(paper 90.90)" in line100  # CNN, VAE z=2
+    assert "paper" not in table2_markdown(rows, with_paper=False).split("**mnist**")[1]
 
     single = [r for r in rows if r["seed"] == 0]
     one_seed = table2_markdown(single)
     assert "±" not in one_seed.split("|---:|")[1]
-    # one latent size: the "best" column only where the paper has a value for it
+    # one latent size: no "best" column, which would repeat it
     one_latent = [r for r in rows if r["latent"] in (None, 2)]
-    assert "| CNN | AUG | VAE z=2 | VAE best |" in table2_markdown(one_latent)
+    assert "| CNN | AUG | VAE z=2 |\n" in table2_markdown(one_latent)
     digits = [dict(r, dataset="digits") for r in one_latent]
     assert "| CNN | AUG | VAE z=2 |\n" in table2_markdown(digits)
     assert "No finished cell" in table2_markdown([])
@@ -492,8 +492,9 @@ def test_plot_f1_vs_size(tmp_path):
 
 def test_paper_values_have_sources():
     assert paper_value("mnist", 50, "CNN") == 76.3
-    assert paper_value("mnist", 250, "VAE best") == 95.9
-    assert paper_value("mnist", 100, "CNN") is None
+    assert paper_value("mnist", 250, "VAE best") == 95.93
+    assert paper_value("mnist", 100, "CNN") == 84.38
+    assert paper_value("mnist", 2000, "CNN") is None
     assert all(v.source for v in PAPER_F1.values())
 
 

@@ -16,13 +16,36 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["load_cell_samples", "mosaic", "plot_generated"]
+__all__ = [
+    "error_bar_note",
+    "figure_panels",
+    "load_cell_samples",
+    "mosaic",
+    "plot_generated",
+    "save_figure",
+]
 
 _VAE_CONDITIONS = ("VAE", "AUG+VAE")
 
 
-def _panels(n: int, width: float, height: float):
-    """A matplotlib Figure of ``n`` panels side by side (no pyplot, no display)."""
+def figure_panels(n: int, width: float, height: float):
+    """Return a matplotlib Figure of ``n`` panels side by side and its axes.
+
+    No pyplot and no display: the Agg backend, so reports can be written on a
+    machine without a screen.
+
+    Parameters
+    ----------
+    n : int
+        Number of panels.
+    width, height : float
+        Figure size in inches.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : ndarray of Axes, shape (n,)
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -32,12 +55,52 @@ def _panels(n: int, width: float, height: float):
     return fig, fig.subplots(1, n, squeeze=False)[0]
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
-    """Write ``fig`` as a PNG at ``path``, creating its folder."""
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Write ``fig`` as a PNG at ``path``, creating its folder.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : path-like
+
+    Returns
+    -------
+    pathlib.Path
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     return path
+
+
+def error_bar_note(n_seeds: Iterable[int]) -> str:
+    """Say what the error bars of a plot of means over seeds are.
+
+    Parameters
+    ----------
+    n_seeds : iterable of int
+        Number of seeds behind each plotted mean.
+
+    Returns
+    -------
+    str
+        E.g. ``"error bars: ± 1 std over 5 seeds"`` (``"3-5 seeds"`` when the
+        points differ), or ``"1 seed: no error bars"``.
+
+    Examples
+    --------
+    >>> error_bar_note([5, 5, 3])
+    'error bars: ± 1 std over 3-5 seeds'
+    >>> error_bar_note([1])
+    '1 seed: no error bars'
+    """
+    counts = sorted(set(n_seeds))
+    if not counts:
+        return "no data"
+    if counts[-1] < 2:  # a sample std needs two seeds
+        return "1 seed: no error bars"
+    seeds = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    return f"error bars: ± 1 std over {seeds} seeds"
 
 
 def load_cell_samples(
@@ -155,7 +218,7 @@ def plot_generated(samples: Mapping[int, Mapping[str, Any]], path: str | os.Path
     if not samples:
         raise ValueError("No generated samples to draw (no VAE cell has finished).")
     latents = sorted(samples)
-    fig, axes = _panels(len(latents), max(5.0, 3.2 * len(latents)), 4.4)
+    fig, axes = figure_panels(len(latents), max(5.0, 3.2 * len(latents)), 4.4)
     for ax, latent in zip(axes, latents):
         entry = samples[latent]
         ax.imshow(
@@ -176,4 +239,4 @@ def plot_generated(samples: Mapping[int, Mapping[str, Any]], path: str | os.Path
         f"(class VAEs trained on {first['size']} images, seed {first['seed']})",
         fontsize="medium",
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
