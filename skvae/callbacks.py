@@ -130,5 +130,11 @@ class CosineOverFit(LRScheduler):
         super().__init__(policy=CosineAnnealingLR, step_every="batch", eta_min=eta_min)
 
     def on_train_begin(self, net, **kwargs):
-        self.T_max = max(1, int(getattr(net, "n_updates_planned_", 1)))
+        planned = getattr(net, "n_updates_planned_", None)
+        if planned is None:
+            raise ValueError(
+                "CosineOverFit needs to know how many updates a fit makes: use it through "
+                f"CNNClassifier(updates=...), not with {type(net).__name__}(updates=None)."
+            )
+        self.T_max = max(1, int(planned))
         super().on_train_begin(net, **kwargs)

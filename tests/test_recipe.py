@@ -105,6 +105,15 @@ def test_without_validation_every_labelled_row_trains_for_the_chosen_updates(mon
     assert clf.best_epoch_ == clf.n_epochs_ == 12  # the last weights are kept
 
 
+def test_the_schedule_refuses_a_fit_without_an_update_count():
+    from skvae.callbacks import CosineOverFit
+
+    X, y = _rows(5)
+    clf = CNNClassifier(max_epochs=2, callbacks=[("cos", CosineOverFit())], **TINY)
+    with pytest.raises(ValueError, match="updates=None"):
+        clf.fit(X, y)
+
+
 def test_updates_are_validated_in_fit():
     X, y = _rows(5)
     for bad in (0, "many", 2.5):
