@@ -165,18 +165,21 @@ def test_a_class_result_does_not_depend_on_the_others(digits_by_class):
         vaes, results, _ = batched(
             [lambda c=c: conv(c) for c in range(len(parts))], parts, range(len(parts)), **kw
         )
-        return flat(vaes[0]), results[0]
+        return vaes[0], results[0]
 
-    w, r = class0(split(digits_by_class[1][:10], 2))
+    v, r = class0(split(digits_by_class[1][:10], 2))
     # another class 1 of the same size, of another size, and a third class
     for others in (
         [split(digits_by_class[2][:10], 2)],
         [split(digits_by_class[2][:7], 1)],
         [split(digits_by_class[2][:25], 4), split(digits_by_class[3][:5], 0)],
     ):
-        w2, r2 = class0(*others)
-        torch.testing.assert_close(w2, w, rtol=1e-6, atol=1e-6)
-        assert r2.history == r.history and r2.best_epoch == r.best_epoch
+        v2, r2 = class0(*others)
+        # Other batch paddings and model counts give other vectorised kernels (bit
+        # for bit equal on AMD EPYC, not promised): equal to rounding. A leak of
+        # the other models' rows would show far outside it: class 0 trained with
+        # another seed has losses 1.6e-2 apart and a median weight change of 1e-2.
+        assert_close_training(r, r2, v, v2)
 
 
 def test_a_diverging_model_does_not_disturb_the_others(digits_by_class):

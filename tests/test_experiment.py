@@ -166,10 +166,21 @@ def _scores(rows) -> dict:
 
 @pytest.fixture(scope="module")
 def loky_run(tmp_path_factory):
-    """A tiny grid run with two loky processes: 2 seeds x (CNN, AUG, VAE, AUG+VAE)."""
+    """A tiny grid run with two loky processes: 2 seeds x (CNN, AUG, VAE, AUG+VAE).
+
+    Its workers run one torch thread, as this module's in-process runs
+    (one_torch_thread) and its dask worker do, so the scores compared exactly
+    below come from the same computation. Left alone, joblib gives each worker
+    cpu_count // n_jobs threads (MKL_NUM_THREADS, which torch follows): 8 on a
+    16-core machine, and 1 vs 2 threads already part the class-VAEs' weights
+    by up to 4e-5 here.
+    """
     out = tmp_path_factory.mktemp("loky")
     cells = make_cells("digits", [20], [2], seeds=2)
-    run = run_grid(cells, out, TINY, n_jobs=2, backend="loky", progress=False)
+    with pytest.MonkeyPatch.context() as patch:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            patch.setenv(var, "1")  # read by joblib when it starts the workers
+        run = run_grid(cells, out, TINY, n_jobs=2, backend="loky", progress=False)
     return cells, out, run
 
 

@@ -19,6 +19,28 @@ from skvae.nn import MLPVAE, VAE
 FAST = dict(latent=2, max_epochs=2, patience=1, random_state=0)
 
 
+def assert_same_training_to_rounding(vae_a, vae_b, n_steps: int, lr: float = 1e-3) -> None:
+    """Two VAEs trained alike through different kernels: equal but for float rounding.
+
+    RMSprop moves a weight by at most ``lr / sqrt(1 - alpha) = 10 * lr`` per step
+    whatever its gradient, so rounding that flips the sign of a near-zero
+    gradient can part single weights by up to ``2 * 10 * lr`` per step. The bulk
+    agrees to float32 rounding amplified over the steps: after the 2 steps of
+    FAST's tiny classes, 3 vs 10 stacked models differed by up to 2.1e-5 on an
+    Intel AVX-512 Xeon (2.4e-5 on AMD with MKL_CBWR=COMPATIBLE), the per-class
+    loop vs batched by up to 7e-5 (ATEN_CPU_CAPABILITY=default), none by more
+    than 1e-4: hence 1e-3 for all but 0.1% of the weights. Real bugs lie far
+    outside: another seed moves 99.8% of the weights by more than 1e-4 (up to
+    0.42), one training step fewer 12% of them by more than 1e-3.
+    """
+    diff = torch.cat(
+        [(p - q).detach().abs().flatten() for p, q in zip(vae_a.parameters(), vae_b.parameters())]
+    )
+    assert float(diff.max()) <= 2 * 10 * lr * n_steps, float(diff.max())
+    share = float((diff > 1e-3).float().mean())
+    assert share < 1e-3, f"{share:.2%} of the weights differ by more than 1e-3"
+
+
 def test_default_augments_balanced_data(small_digits):
     X, y = small_digits
     X_res, y_res = VAEOversampler(**FAST).fit_resample(X, y)
@@ -75,8 +97,16 @@ def test_only_classes_with_rows_to_generate_get_a_vae(small_digits, batched):
     every.fit_resample(X, y)
     assert sorted(every.vaes_) == list(range(10))
     for label in (0, 1, 2):
-        for p, q in zip(auto.vaes_[label].parameters(), every.vaes_[label].parameters()):
-            assert torch.equal(p, q)
+        if batched:
+            # 3 stacked models here, 10 there: other vectorised kernels, so equal
+            # to float rounding only (the batched path's promise).
+            assert_same_training_to_rounding(
+                auto.vaes_[label], every.vaes_[label], auto.histories_[label].n_steps
+            )
+        else:
+            # The per-class loop runs the same computation for a class either way.
+            for p, q in zip(auto.vaes_[label].parameters(), every.vaes_[label].parameters()):
+                assert torch.equal(p, q)
     # Balanced data under "auto": nothing to generate, so no VAE is trained.
     none = VAEOversampler(sampling_strategy="auto", **params)
     X_none, _ = none.fit_resample(*small_digits)
