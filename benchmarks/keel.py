@@ -93,7 +93,6 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy / torch load their pools
 
 import argparse  # noqa: E402
-import ast  # noqa: E402
 import csv  # noqa: E402
 import importlib.metadata  # noqa: E402
 import importlib.util  # noqa: E402
@@ -112,6 +111,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
+
+from skvae.cli import key_value  # noqa: E402
 
 SAMPLERS = ("none", "ros", "smote", "vae")
 OVERSAMPLERS = ("ros", "smote", "vae")  # the ones that make synthetic rows
@@ -855,6 +856,11 @@ def _p(v: float) -> str:
     return f"{v:.2g}" if v < 0.001 else f"{v:.3f}"
 
 
+def _finished_halves(summary: dict) -> list[tuple[str, dict]]:
+    """``(half, its summary)`` for the halves with finished data sets."""
+    return [(half, summary[half]) for half in HALVES if summary[half]["datasets"]]
+
+
 def tables_for(summary: dict, samplers, records) -> dict[str, tuple[list[dict], list[str]]]:
     """The markdown tables (title -> rows, columns)."""
     tables = {}
@@ -903,17 +909,12 @@ def tables_for(summary: dict, samplers, records) -> dict[str, tuple[list[dict], 
             ]
             tables[f"VAE vs SMOTE, {HALF_NAMES[half]}"] = (rows, list(rows[0]))
     rows = []
-    for half in HALVES:
-        s = summary[half]
-        if not s["datasets"]:
-            continue
+    for half, s in _finished_halves(summary):
         row = {"data sets": HALF_NAMES[half]}
-        for smp in samplers:
-            if smp != "none":
-                row[f"{smp} median fit s"] = f"{s['fit_s_median'][smp]:.4f}"
-        for smp in samplers:
-            if smp != "none":
-                row[f"{smp} total fit s"] = f"{s['fit_s_total'][smp]:.1f}"
+        for key, label, digits in (("fit_s_median", "median", 4), ("fit_s_total", "total", 1)):
+            for smp in samplers:
+                if smp != "none":
+                    row[f"{smp} {label} fit s"] = f"{s[key][smp]:.{digits}f}"
         q = s["vae_smote_time_ratio"]
         if q["n"]:
             row["VAE/SMOTE time ratio (median [q25, q75])"] = (
@@ -923,10 +924,7 @@ def tables_for(summary: dict, samplers, records) -> dict[str, tuple[list[dict], 
     if rows:
         tables["Sampler fit time per fold (one thread)"] = (rows, list(rows[0]))
     rows = []
-    for half in HALVES:
-        s = summary[half]
-        if not s["datasets"]:
-            continue
+    for half, s in _finished_halves(summary):
         row = {"data sets": HALF_NAMES[half]}
         for smp, q in s["dispersion"].items():
             row[smp] = f"{q['median']:.3f} [{q['q25']:.3f}, {q['q75']:.3f}] (n={q['n']})"
@@ -1062,18 +1060,6 @@ def write_outputs(
 
 
 # ------------------------------------------------------------------- main
-def _key_value(text: str) -> tuple[str, object]:
-    """``"min_steps=500"`` -> ``("min_steps", 500)``; values are Python literals or strings."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        parsed = ast.literal_eval(value.strip())
-    except (ValueError, SyntaxError):
-        parsed = value.strip()
-    return key.strip(), parsed
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -1097,7 +1083,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--vae-param",
         action="append",
         default=[],
-        type=_key_value,
+        type=key_value,
         metavar="KEY=VALUE",
         help="VAEOversampler parameter over the defaults, e.g. generation=sample (repeatable)",
     )

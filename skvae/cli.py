@@ -32,7 +32,7 @@ A rerun with the same --out computes only the cells not finished yet.
 """
 
 
-def _key_value(text: str) -> tuple[str, Any]:
+def key_value(text: str) -> tuple[str, Any]:
     """Parse ``key=value``; the value as a Python literal when it is one."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
@@ -117,7 +117,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument(
         "--vae-param",
-        type=_key_value,
+        type=key_value,
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -125,7 +125,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument(
         "--cnn-param",
-        type=_key_value,
+        type=key_value,
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -134,7 +134,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument(
         "--aug-param",
-        type=_key_value,
+        type=key_value,
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -142,7 +142,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument(
         "--synthetic-param",
-        type=_key_value,
+        type=key_value,
         action="append",
         default=[],
         metavar="KEY=VALUE",

@@ -96,3 +96,17 @@ def count_vae_training(monkeypatch):
 
     monkeypatch.setattr(VAEOversampler, "_train_all", counting)
     return calls
+
+
+def result_row(dataset, size, latent, condition, seed, f1, n_test=7000) -> dict:
+    """One ``results.csv`` row with the columns the report reads (accuracy = F1)."""
+    return dict(
+        dataset=dataset,
+        size=size,
+        latent=latent,
+        condition=condition,
+        seed=seed,
+        f1=f1,
+        accuracy=f1,
+        n_test=n_test,
+    )

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from conftest import load_benchmark
 from scipy import stats
 
@@ -24,14 +23,6 @@ FIXTURE = Path(__file__).resolve().parent / "data" / "keel_tiny.dat"
 def keel():
     """benchmarks/keel.py imported as a module."""
     return load_benchmark("keel.py", "bench_keel")
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def keel_text(n_neg: int, n_pos: int, seed: int = 0, relation: str = "toy") -> str:
@@ -368,7 +359,7 @@ def test_failures_are_recorded_and_run_goes_on(keel):
     assert math.isnan(means["logreg"]["smote"]["f1"]) and 0 <= means["logreg"]["none"]["f1"] <= 1
 
 
-def test_vae_fold_runs(keel, one_thread):
+def test_vae_fold_runs(keel, one_torch_thread):
     """The VAEOversampler in the fold loop (few epochs): rows added, dispersion measured."""
     from skvae import VAEOversampler
 

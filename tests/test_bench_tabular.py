@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from conftest import load_benchmark
 from sklearn.datasets import load_wine
 
@@ -15,14 +14,6 @@ from sklearn.datasets import load_wine
 def tabular():
     """benchmarks/tabular.py imported as a module."""
     return load_benchmark("tabular.py", "bench_tabular")
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _tiny_wine(seed):
@@ -35,7 +26,7 @@ def _tiny_wine(seed):
     return X[rows], y[rows]
 
 
-def test_run_benchmark_tiny(tabular, one_thread):
+def test_run_benchmark_tiny(tabular, one_torch_thread):
     records = tabular.run_benchmark(
         ["tiny"],
         seeds=[0],

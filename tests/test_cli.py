@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from skvae.cli import _key_value, main
+from skvae.cli import key_value, main
 
 TINY_ARGS = [
     "--sizes", "20",
@@ -137,13 +137,13 @@ def test_bad_settings_fail_once_before_any_cell(tmp_path, capsys, extra, match):
 
 
 def test_key_value_parsing():
-    assert _key_value("module__channels=(4,4,4,4)") == ("module__channels", (4, 4, 4, 4))
-    assert _key_value("max_epochs = 5") == ("max_epochs", 5)
-    assert _key_value("lr=1e-3") == ("lr", 0.001)
-    assert _key_value("device=cuda:0") == ("device", "cuda:0")
-    assert _key_value("image_shape=None") == ("image_shape", None)
+    assert key_value("module__channels=(4,4,4,4)") == ("module__channels", (4, 4, 4, 4))
+    assert key_value("max_epochs = 5") == ("max_epochs", 5)
+    assert key_value("lr=1e-3") == ("lr", 0.001)
+    assert key_value("device=cuda:0") == ("device", "cuda:0")
+    assert key_value("image_shape=None") == ("image_shape", None)
     with pytest.raises(argparse.ArgumentTypeError):
-        _key_value("max_epochs")
+        key_value("max_epochs")
 
 
 def test_console_script_entry_point():

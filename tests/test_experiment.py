@@ -6,10 +6,12 @@ import math
 import os
 import shutil
 import signal
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import result_row
 
 from skvae import CNNClassifier, RandomAffine, VAEOversampler
 from skvae.experiment import grid
@@ -37,6 +39,9 @@ from skvae.experiment.report import (
     table3_markdown,
     wilcoxon_tests,
 )
+
+#: A results.csv row of a digits run (500 test images).
+_row = partial(result_row, n_test=500)
 
 MNIST_HOME = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
@@ -383,19 +388,6 @@ def _synthetic_rows(gain: float = 2.0, dataset: str = "digits") -> list[dict]:
             for latent in (2, 3):
                 rows.append(_row(dataset, size, latent, "VAE", seed, base + gain + rng.rand()))
     return rows
-
-
-def _row(dataset, size, latent, condition, seed, f1) -> dict:
-    return dict(
-        dataset=dataset,
-        size=size,
-        latent=latent,
-        condition=condition,
-        seed=seed,
-        f1=f1,
-        accuracy=f1,
-        n_test=500,
-    )
 
 
 def test_paired_differences_one_pair_per_training_subset():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import result_row
 from scipy.stats import wilcoxon
 
 from skvae.experiment import figures, report
@@ -38,26 +39,15 @@ def _rows(sizes=(50,), seeds=5, latents=LATENTS, gain=2.0, dataset="mnist") -> l
     for size in sizes:
         for seed in range(seeds):
             base = 60.0 + size / 10 + rng.normal()
-            rows.append(_row(dataset, size, None, "CNN", seed, base))
-            rows.append(_row(dataset, size, None, "AUG", seed, base + 5.0))
+            rows.append(result_row(dataset, size, None, "CNN", seed, base))
+            rows.append(result_row(dataset, size, None, "AUG", seed, base + 5.0))
             for latent in latents:
                 noise = rng.uniform(0.0, 0.5)
-                rows.append(_row(dataset, size, latent, "VAE", seed, base + gain + noise))
-                rows.append(_row(dataset, size, latent, "AUG+VAE", seed, base + 5 + gain + noise))
+                rows.append(result_row(dataset, size, latent, "VAE", seed, base + gain + noise))
+                rows.append(
+                    result_row(dataset, size, latent, "AUG+VAE", seed, base + 5 + gain + noise)
+                )
     return rows
-
-
-def _row(dataset, size, latent, condition, seed, f1) -> dict:
-    return dict(
-        dataset=dataset,
-        size=size,
-        latent=latent,
-        condition=condition,
-        seed=seed,
-        f1=f1,
-        accuracy=f1,
-        n_test=7000,
-    )
 
 
 def _by_pair(tests, *keys) -> dict:
@@ -99,7 +89,7 @@ def test_two_vae_conditions_compare_on_the_latent_sizes_both_ran():
         for r in rows
         if not (r["condition"] == "AUG+VAE" and (r["latent"] == 8 or r["seed"] == 1))
     ]
-    rows += [_row("mnist", 50, 16, "AUG+VAE", 1, 99.0)]
+    rows += [result_row("mnist", 50, 16, "AUG+VAE", 1, 99.0)]
     diffs = paired_differences(rows, "AUG+VAE", "VAE")
     assert len(diffs) == 1  # seed 1 shares no latent size: no pair
     assert diffs[0] == pytest.approx(5.0)  # latent sizes 2, 3, 4: AUG+VAE = VAE + 5
@@ -287,7 +277,7 @@ def test_figures_say_what_their_error_bars_are():
     fig = report._f1_vs_size_figure(uneven, with_paper=False)
     assert "error bars: ± 1 std over 3-5 seeds" in fig.axes[0].get_title()
     strength = [
-        _row("mnist", 50, None, condition, seed, 70.0 + seed)
+        result_row("mnist", 50, None, condition, seed, 70.0 + seed)
         for condition in ("CNN", "AUG", "AUG@1", "AUG@2", "AUG@3", "AUG@4")
         for seed in range(3)
     ]
