@@ -54,3 +54,14 @@ def test_sample_refuses_images():
     sampler = VAEOversampler(latent=2, max_epochs=2, generation="sample", random_state=0)
     with pytest.raises(ValueError, match="generation='sample'.*'bernoulli'"):
         sampler.fit_resample(X[rows] / 16.0, y[rows])
+
+
+def test_sample_works_with_the_conditional_vae():
+    X, y = load_wine(return_X_y=True)
+    kw = dict(latent=2, max_epochs=5, conditional=True, random_state=0)
+    mean_rows, _ = VAEOversampler(**kw).fit_resample(X, y)
+    drawn, _ = VAEOversampler(**kw, generation="sample").fit_resample(X, y)
+    n = len(X)
+    # The same training and codes; only the noise of the shared scale tells them apart.
+    np.testing.assert_array_equal(mean_rows[:n], drawn[:n])
+    assert np.abs(drawn[n:] - mean_rows[n:]).mean() > 1e-3

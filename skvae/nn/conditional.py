@@ -157,6 +157,11 @@ class ClassConditionedVAE(nn.Module):
     def likelihood(self) -> str:
         return self.model.likelihood
 
+    @property
+    def log_scale(self) -> torch.Tensor:
+        """The shared Gaussian likelihood's per-feature log-scale (Gaussian models only)."""
+        return self.model.log_scale
+
     def _with_class(self, z: torch.Tensor) -> torch.Tensor:
         """Codes ``z`` with this class's one-hot appended: the decoder's input."""
         onehot = torch.zeros(len(z), self.model.n_classes, dtype=z.dtype, device=z.device)
