@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from skorch.callbacks import Callback, LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
+
+from .nn.early_stopping import EarlyStopper
 
 #: History keys early stopping can rank epochs by.
 MONITORS = ("valid_loss", "valid_acc")
@@ -56,14 +56,23 @@ class RestoreBestEarlyStopping(Callback):
     def initialize(self):
         if self.monitor not in MONITORS:
             raise ValueError(f"monitor must be one of {MONITORS}, got {self.monitor!r}.")
-        self.best_score_ = (math.inf, math.inf)
-        self.best_epoch_ = 0
+        self.stopper_ = EarlyStopper(
+            self.patience, self.min_steps, best_after_min_steps=self.select_after_min_steps
+        )
         self.best_state_ = None
         self.n_steps_ = 0
-        self.wait_ = 0
-        self.stopped_early_ = False
         self._correct = self._seen = 0
         return self
+
+    @property
+    def best_epoch_(self) -> int:
+        """1-based epoch whose weights are restored at the end (0 before any)."""
+        return self.stopper_.best_epoch
+
+    @property
+    def stopped_early_(self) -> bool:
+        """Whether patience ran out."""
+        return self.stopper_.stopped
 
     def on_train_begin(self, net, **kwargs):
         self.initialize()
@@ -92,18 +101,13 @@ class RestoreBestEarlyStopping(Callback):
         score = self._score(net.history[-1])
         if score is None:
             return
-        warm = self.n_steps_ >= self.min_steps
-        candidate = warm or not self.select_after_min_steps
-        if candidate and score < self.best_score_:
-            self.best_score_, self.best_epoch_, self.wait_ = score, len(net.history), 0
+        if self.stopper_.update(score, len(net.history), self.n_steps_):
             # Cloned, not referenced: later optimiser steps update tensors in place.
             self.best_state_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
             net.history.record("best_epoch", True)
             return
         net.history.record("best_epoch", False)
-        self.wait_ += candidate
-        if warm and self.wait_ >= self.patience:
-            self.stopped_early_ = True
+        if self.stopper_.stopped:
             # skorch's documented way for a callback to end training.
             raise KeyboardInterrupt
 

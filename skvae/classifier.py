@@ -36,6 +36,7 @@ from ._utils import (
 )
 from .callbacks import MONITORS, CosineOverFit, RestoreBestEarlyStopping
 from .nn import PaperCNN
+from .nn.early_stopping import n_validation_rows
 
 
 @contextlib.contextmanager
@@ -752,10 +753,8 @@ class CNNClassifier(NeuralNetClassifier):
         return self.validation_fraction > 0 or self.train_split is not None
 
     def _n_valid_of_class(self, n: int) -> int:
-        """Validation rows of a class of ``n`` rows: ``round(fraction * n)`` in [1, n - 1]."""
-        if n < 2 or self.validation_fraction == 0:
-            return 0
-        return min(max(1, int(round(self.validation_fraction * n))), n - 1)
+        """Validation rows of a class of ``n`` rows: the CNN's rule, at least one."""
+        return n_validation_rows(n, self.validation_fraction, at_least_one=True)
 
     def initialize_module(self):
         kwargs = self.get_params_for("module")

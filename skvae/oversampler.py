@@ -40,6 +40,7 @@ from .nn import (
     train_vaes_batched,
 )
 from .nn.batched import batchable
+from .nn.early_stopping import n_validation_rows
 
 _IMBLEARN_STRATEGIES = {"auto", "minority", "not minority", "not majority", "all"}
 # Smallest side that image_shape="auto" reads as a square image.
@@ -1013,9 +1014,8 @@ class VAEOversampler(BaseOverSampler):
         return vae, X_train, X_valid if n_valid else None, Xt, generator, scaler, n_valid
 
     def _n_valid_rows(self, n: int) -> int:
-        """Validation rows of ``n``: ``round(validation_fraction * n)``, 0 if that is all."""
-        n_valid = int(round(self.validation_fraction * n))
-        return 0 if n_valid >= n else n_valid
+        """Validation rows of a class of ``n`` rows: the VAEs' rule."""
+        return n_validation_rows(n, self.validation_fraction)
 
     @staticmethod
     def _scale_rows(X_part: np.ndarray, vae: VAE, name: str):

@@ -29,8 +29,9 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
-from .training import TrainResult, _autocast
-from .vae import VAE, _randn, kl_divergence
+from .early_stopping import EarlyStopper, epochs_for_steps
+from .training import TrainResult, autocast
+from .vae import VAE, kl_divergence, standard_normal
 
 # torch.optim.RMSprop's defaults (no momentum, no centering, no weight decay).
 _ALPHA = 0.99
@@ -300,7 +301,7 @@ class _BatchedTrainer:
         if len(generators) != K:
             raise ValueError(f"generators has {len(generators)} entries for {K} VAEs.")
         device = next(vaes[0].parameters()).device
-        _autocast(precision, device)  # validates precision before any work
+        autocast(precision, device)  # validates precision before any work
         shape = tuple(vaes[0].input_shape)
         for k, X in enumerate(X_trains):
             if not isinstance(X, torch.Tensor) or tuple(X.shape[1:]) != shape or len(X) < 1:
@@ -344,7 +345,7 @@ class _BatchedTrainer:
         self.bs = [max(1, min(int(batch_size), n)) for n in self.n]
         self.steps_per_epoch = [math.ceil(n / b) for n, b in zip(self.n, self.bs)]
         self.epochs_needed = [
-            max(int(max_epochs), math.ceil(int(min_steps) / s)) for s in self.steps_per_epoch
+            epochs_for_steps(max_epochs, min_steps, s) for s in self.steps_per_epoch
         ]
 
         for vae in vaes:
@@ -369,12 +370,13 @@ class _BatchedTrainer:
         self.pos = [0] * K  # next batch within the current epoch
         self.order: list[torch.Tensor | None] = [None] * K
         self.running = [0.0] * K
-        self.bad_epochs = [0] * K
+        # train_vae's rule: patience epochs tolerated, the next one stops.
+        self.stoppers = [EarlyStopper(self.patience + 1, self.min_steps) for _ in range(K)]
         self.done = [False] * K
 
     # -------------------------------------------------------- loss functions
     def _per_sample(self, params, x, eps) -> torch.Tensor:
-        with _autocast(self.precision, self.device):
+        with autocast(self.precision, self.device):
             return functional_call(self.template, params, (x, eps, self.beta)).float()
 
     def _mean_loss(self, params, x, eps, mask, count) -> torch.Tensor:
@@ -409,7 +411,7 @@ class _BatchedTrainer:
         return out
 
     def _noise(self, k: int, n: int) -> torch.Tensor:
-        return _randn((n, self.latent), self.generators[k], self.device, torch.float32)
+        return standard_normal((n, self.latent), self.generators[k], self.device, torch.float32)
 
     @staticmethod
     def _pad(rows: list[torch.Tensor], width: int) -> torch.Tensor:
@@ -566,15 +568,12 @@ class _BatchedTrainer:
             result.history.append(entry)
             if self.callback is not None:
                 self.callback(k, entry)
-            if monitored < result.best_loss:
+            if self.stoppers[k].update(monitored, self.epoch[k], result.n_steps):
                 result.best_loss, result.best_epoch = monitored, self.epoch[k]
-                self.bad_epochs[k] = 0
                 self._copy_row(self.params, self.best, k)
-            else:
-                self.bad_epochs[k] += 1
-                if self.bad_epochs[k] > self.patience and result.n_steps >= self.min_steps:
-                    result.stopped_early = True
-                    self.done[k] = True
+            elif self.stoppers[k].stopped:
+                result.stopped_early = True
+                self.done[k] = True
             self._check_budget(k)
 
     def run(self) -> list[TrainResult]:

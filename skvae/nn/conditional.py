@@ -18,13 +18,13 @@ from torch import nn
 
 from .vae import (
     VAE,
-    _conv_decoder,
-    _conv_encoder,
-    _init_alive,
-    _keras_init,
-    _mlp_decoder,
-    _mlp_encoder,
-    _randn,
+    conv_decoder,
+    conv_encoder,
+    init_alive,
+    keras_init,
+    mlp_decoder,
+    mlp_encoder,
+    standard_normal,
 )
 
 
@@ -185,7 +185,9 @@ class ClassConditionedVAE(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` draws from the prior N(0, I) as this class."""
         param = next(self.model.parameters())
-        return self.generate(_randn((n, self.latent), generator, param.device, param.dtype))
+        return self.generate(
+            standard_normal((n, self.latent), generator, param.device, param.dtype)
+        )
 
 
 class ConditionalConvVAE(ConditionalVAE):
@@ -220,8 +222,8 @@ class ConditionalConvVAE(ConditionalVAE):
     ) -> None:
         c, h, w = (int(s) for s in image_shape)
         k = int(n_classes)
-        encoder = _conv_encoder(c + k, h, w, hidden=hidden, filters=filters)
-        decoder = _conv_decoder(latent + k, c, h, w, hidden=hidden, filters=filters)
+        encoder = conv_encoder(c + k, h, w, hidden=hidden, filters=filters)
+        decoder = conv_decoder(latent + k, c, h, w, hidden=hidden, filters=filters)
         super().__init__(
             encoder,
             decoder,
@@ -231,8 +233,8 @@ class ConditionalConvVAE(ConditionalVAE):
             n_classes=k,
             likelihood="bernoulli",
         )
-        _keras_init(self)
-        _init_alive(encoder[1])
+        keras_init(self)
+        init_alive(encoder[1])
 
 
 class ConditionalMLPVAE(ConditionalVAE):
@@ -263,12 +265,12 @@ class ConditionalMLPVAE(ConditionalVAE):
     ) -> None:
         k = int(n_classes)
         super().__init__(
-            _mlp_encoder(int(n_features) + k, hidden),
-            _mlp_decoder(int(latent) + k, n_features, hidden),
+            mlp_encoder(int(n_features) + k, hidden),
+            mlp_decoder(int(latent) + k, n_features, hidden),
             latent=latent,
             encoder_dim=int(hidden[-1]) if hidden else int(n_features) + k,
             input_shape=(int(n_features),),
             n_classes=k,
             likelihood=likelihood,
         )
-        _keras_init(self)
+        keras_init(self)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .early_stopping import EarlyStopper, epochs_for_steps
 from .vae import VAE
 
 
@@ -57,7 +58,7 @@ def evaluate_vae(
     vae.eval()
     total = 0.0
     for start in range(0, len(X), batch_size):
-        with _autocast(precision, X.device):
+        with autocast(precision, X.device):
             loss = vae.loss(X[start : start + batch_size], beta, generator)
         total += float(loss.float().sum())
     vae.train(was_training)
@@ -129,11 +130,13 @@ def train_vae(
     # improvement cost ~4 ms, as much as a whole epoch of a 4-image class.
     live_state = vae.state_dict()
     best_state = {k: v.detach().clone() for k, v in live_state.items()}
-    bad_epochs = 0
+    # skvae's VAE rule since 0.1: ``patience`` epochs without improvement are
+    # tolerated and the next one stops (Keras' rule stops at the patience-th);
+    # kept so that trained VAEs do not change.
+    stopper = EarlyStopper(int(patience) + 1, min_steps)
     n = len(X_train)
     batch_size = max(1, min(int(batch_size), n))
-    steps_per_epoch = math.ceil(n / batch_size)
-    epochs_needed = max(int(max_epochs), math.ceil(int(min_steps) / steps_per_epoch))
+    epochs_needed = epochs_for_steps(max_epochs, min_steps, math.ceil(n / batch_size))
     device = X_train.device
 
     def restore_best() -> None:
@@ -147,7 +150,7 @@ def train_vae(
         running, diverged = 0.0, False
         for start in range(0, n, batch_size):
             batch = X_train[order[start : start + batch_size]]
-            with _autocast(precision, device):
+            with autocast(precision, device):
                 loss = vae.loss(batch, beta, generator).float().mean()
             if not torch.isfinite(loss):
                 diverged = True
@@ -184,22 +187,20 @@ def train_vae(
         result.history.append(entry)
         if callback is not None:
             callback(entry)
-        if monitored < result.best_loss:
-            result.best_loss, result.best_epoch, bad_epochs = monitored, epoch, 0
+        if stopper.update(monitored, epoch, result.n_steps):
+            result.best_loss, result.best_epoch = monitored, epoch
             with torch.no_grad():
                 for key, value in live_state.items():
                     best_state[key].copy_(value)
-        else:
-            bad_epochs += 1
-            if bad_epochs > patience and result.n_steps >= min_steps:
-                result.stopped_early = True
-                break
+        elif stopper.stopped:
+            result.stopped_early = True
+            break
     restore_best()
     vae.eval()
     return result
 
 
-def _autocast(precision: str, device: torch.device):
+def autocast(precision: str, device: torch.device):
     """bfloat16 autocast on ``device`` for ``precision="bf16"``, else nothing."""
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)

@@ -98,7 +98,7 @@ class VAE(nn.Module):
         Returns ``(params, mu, logvar)``.
         """
         mu, logvar = self.encode(x)
-        eps = _randn(mu.shape, generator, mu.device, mu.dtype)
+        eps = standard_normal(mu.shape, generator, mu.device, mu.dtype)
         z = mu + eps * torch.exp(0.5 * logvar)
         return self.decode(self._decoder_input(z, x)), mu, logvar
 
@@ -157,10 +157,12 @@ class VAE(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` draws from the prior N(0, I)."""
         param = next(self.parameters())
-        return self.generate(_randn((n, self.latent), generator, param.device, param.dtype))
+        return self.generate(
+            standard_normal((n, self.latent), generator, param.device, param.dtype)
+        )
 
 
-def _randn(shape, generator, device, dtype) -> torch.Tensor:
+def standard_normal(shape, generator, device, dtype) -> torch.Tensor:
     """Standard normal noise from ``generator`` (which may live on another device)."""
     if generator is None:
         return torch.randn(shape, device=device, dtype=dtype)
@@ -211,8 +213,8 @@ class ConvVAE(VAE):
         filters: int = 64,
     ) -> None:
         c, h, w = (int(s) for s in image_shape)
-        encoder = _conv_encoder(c, h, w, hidden=hidden, filters=filters)
-        decoder = _conv_decoder(latent, c, h, w, hidden=hidden, filters=filters)
+        encoder = conv_encoder(c, h, w, hidden=hidden, filters=filters)
+        decoder = conv_decoder(latent, c, h, w, hidden=hidden, filters=filters)
         super().__init__(
             encoder,
             decoder,
@@ -221,15 +223,15 @@ class ConvVAE(VAE):
             input_shape=(c, h, w),
             likelihood="bernoulli",
         )
-        _keras_init(self)
-        _init_alive(encoder[1])
+        keras_init(self)
+        init_alive(encoder[1])
 
 
-def _conv_encoder(c: int, h: int, w: int, *, hidden: int = 128, filters: int = 64) -> nn.Sequential:
+def conv_encoder(c: int, h: int, w: int, *, hidden: int = 128, filters: int = 64) -> nn.Sequential:
     """The paper's convolutional encoder: ``(N, c, h, w)`` images to ``(N, hidden)``.
 
     Its first layer is the ``c``-channel bottleneck of the authors' code; call
-    :func:`_init_alive` on it (``encoder[1]``) after any re-initialisation.
+    :func:`init_alive` on it (``encoder[1]``) after any re-initialisation.
     """
     if h % 2 or w % 2:
         raise ValueError(f"ConvVAE needs an even image height and width, got {h}x{w}.")
@@ -250,7 +252,7 @@ def _conv_encoder(c: int, h: int, w: int, *, hidden: int = 128, filters: int = 6
     )
 
 
-def _conv_decoder(
+def conv_decoder(
     n_in: int, c: int, h: int, w: int, *, hidden: int = 128, filters: int = 64
 ) -> nn.Sequential:
     """The paper's convolutional decoder: ``(N, n_in)`` codes to ``(N, c, h, w)`` logits."""
@@ -271,7 +273,7 @@ def _conv_decoder(
     )
 
 
-def _mlp_encoder(n_in: int, hidden: tuple[int, ...]) -> nn.Sequential:
+def mlp_encoder(n_in: int, hidden: tuple[int, ...]) -> nn.Sequential:
     """Linear + ReLU layers of widths ``hidden`` (output: ``hidden[-1]`` features)."""
     widths = [int(n_in), *hidden]
     layers: list[nn.Module] = []
@@ -280,8 +282,8 @@ def _mlp_encoder(n_in: int, hidden: tuple[int, ...]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def _mlp_decoder(n_in: int, n_out: int, hidden: tuple[int, ...]) -> nn.Sequential:
-    """The mirror of :func:`_mlp_encoder`: ``n_in`` codes through ``reversed(hidden)``."""
+def mlp_decoder(n_in: int, n_out: int, hidden: tuple[int, ...]) -> nn.Sequential:
+    """The mirror of :func:`mlp_encoder`: ``n_in`` codes through ``reversed(hidden)``."""
     back = [int(n_in), *reversed(hidden)]
     layers: list[nn.Module] = []
     for a, b in zip(back[:-1], back[1:]):
@@ -290,7 +292,7 @@ def _mlp_decoder(n_in: int, n_out: int, hidden: tuple[int, ...]) -> nn.Sequentia
     return nn.Sequential(*layers)
 
 
-def _keras_init(module: nn.Module) -> None:
+def keras_init(module: nn.Module) -> None:
     """Glorot-uniform weights and zero biases, as the authors' Keras code had.
 
     PyTorch's default init has a third of that variance per layer: through the
@@ -305,7 +307,7 @@ def _keras_init(module: nn.Module) -> None:
                 nn.init.zeros_(layer.bias)
 
 
-def _init_alive(conv: nn.Conv2d) -> None:
+def init_alive(conv: nn.Conv2d) -> None:
     """Start the paper's C-channel first conv + ReLU as a positive local average.
 
     With PyTorch's random init this C-filter bottleneck is dead on every pixel
@@ -353,11 +355,11 @@ class MLPVAE(VAE):
         likelihood: str = "gaussian",
     ) -> None:
         super().__init__(
-            _mlp_encoder(n_features, hidden),
-            _mlp_decoder(latent, n_features, hidden),
+            mlp_encoder(n_features, hidden),
+            mlp_decoder(latent, n_features, hidden),
             latent=latent,
             encoder_dim=int(hidden[-1]) if hidden else int(n_features),
             input_shape=(int(n_features),),
             likelihood=likelihood,
         )
-        _keras_init(self)
+        keras_init(self)
