@@ -220,7 +220,7 @@ ARMS: dict[str, dict] = {
 
 def settings(name: str) -> dict:
     """The arm's full settings: the experiment's defaults with its overrides."""
-    from skvae.experiment.grid import CNN_DEFAULTS, VAE_DEFAULTS
+    from skvae.experiment.config import CNN_DEFAULTS, VAE_DEFAULTS
 
     arm = ARMS[name]
     spec = dict(
@@ -249,7 +249,7 @@ def build(spec: dict, seed: int, latent: int, size: int | None = None):
     from imblearn.pipeline import Pipeline
 
     from skvae import CNNClassifier, RandomAffine, VAEOversampler
-    from skvae.experiment.grid import AUGMENT_DEFAULTS
+    from skvae.experiment.config import AUGMENT_DEFAULTS
 
     cnn_kw = dict(spec["cnn"], random_state=seed + spec.get("cnn_seed_offset", 0))
     if spec["aug"]:
@@ -272,7 +272,7 @@ def run_one(name: str, size: int, seed: int, latent: int, data_home: str, dev_pe
     import torch
     from sklearn.metrics import accuracy_score, f1_score
 
-    from skvae.experiment.grid import load_dataset, make_cv
+    from skvae.experiment.data import load_dataset, make_cv
 
     torch.set_num_threads(1)
     data = load_dataset("mnist", data_home)

@@ -77,7 +77,8 @@ def main(argv=None) -> None:
     from sklearn.linear_model import LogisticRegression
 
     from skvae import CNNClassifier, VAEOversampler
-    from skvae.experiment.grid import CNN_DEFAULTS, VAE_DEFAULTS, load_dataset, make_cv
+    from skvae.experiment.config import CNN_DEFAULTS, VAE_DEFAULTS
+    from skvae.experiment.data import load_dataset, make_cv
     from skvae.metrics import (
         class_consistency,
         frechet_distance,

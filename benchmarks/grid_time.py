@@ -71,7 +71,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from skvae.experiment.grid import CONDITIONS, DEFAULT_GRIDS, make_cells
+from skvae.experiment.cells import make_cells
+from skvae.experiment.conditions import CONDITIONS
+from skvae.experiment.config import DEFAULT_GRIDS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
@@ -132,7 +134,7 @@ def cell_flops(row: Mapping, flops: Mapping[str, float], n_classes: int = 10) ->
     counted: the floor this gives is a lower bound.
     """
     from skvae import CNNClassifier, VAEOversampler
-    from skvae.experiment.grid import CNN_DEFAULTS
+    from skvae.experiment.config import CNN_DEFAULTS
 
     n, epochs = int(row["size"]), int(row["epochs"])
     per_class = n // n_classes
@@ -246,7 +248,8 @@ def measure_group(
     its own class-VAEs, as when the recorded cells ran, so that the measured
     cells compare with them.
     """
-    from skvae.experiment.grid import ExperimentConfig, run_grid
+    from skvae.experiment.config import ExperimentConfig
+    from skvae.experiment.runner import run_grid
 
     cells = make_cells("mnist", [size], [3], conditions, [seed])
     on = {"device": device, "precision": precision}
@@ -263,7 +266,8 @@ def _grid_sampler_fit(size: int, seed: int, data_home: Path, **overrides):
     worker of the recorded runs).
     """
     from skvae import VAEOversampler
-    from skvae.experiment.grid import DATASETS, VAE_DEFAULTS, load_dataset, make_cv
+    from skvae.experiment.config import VAE_DEFAULTS
+    from skvae.experiment.data import DATASETS, load_dataset, make_cv
 
     data = load_dataset("mnist", str(data_home))
     cv = make_cv(
@@ -456,7 +460,7 @@ def main(argv=None) -> None:
     if args.check_fit is not None and not args.shared_vae_fits:
         parser.error("--check-fit needs --shared-vae-fits")
 
-    from skvae.experiment.grid import read_cells
+    from skvae.experiment.store import read_cells
 
     notes = []
     ratios: dict[str, float] = {}  # bf16/fp32 per condition, with --versus-fp32

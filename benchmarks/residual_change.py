@@ -52,7 +52,8 @@ def main(argv=None) -> None:
     from imblearn.over_sampling import SMOTE
 
     from skvae import VAEOversampler
-    from skvae.experiment.grid import VAE_DEFAULTS, load_dataset, make_cv
+    from skvae.experiment.config import VAE_DEFAULTS
+    from skvae.experiment.data import load_dataset, make_cv
 
     data = load_dataset("mnist", str(args.data_home))
     cv = make_cv(args.size, args.seed, test_size_per_class=1, test_mask=data.test_mask)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -33,11 +31,11 @@ def resolve_device(device: str | torch.device) -> torch.device:
 def check_sampler_settings(sampler) -> None:
     """Raise on a sampler's settings before any fit.
 
-    skvae's samplers have ``_check_settings`` (values and device); others,
+    skvae's samplers have ``check_settings`` (values and device); others,
     such as imbalanced-learn's, scikit-learn's ``_validate_params``.
     """
-    if hasattr(sampler, "_check_settings"):
-        sampler._check_settings()
+    if hasattr(sampler, "check_settings"):
+        sampler.check_settings()
     elif hasattr(sampler, "_validate_params"):
         sampler._validate_params()
 
@@ -51,26 +49,6 @@ def draw_seed(random_state) -> int:
     if random_state is None:
         return int(np.random.default_rng().integers(2**31 - 1))
     return int(check_random_state(random_state).randint(2**31 - 1))
-
-
-def make_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
-    """A private torch generator seeded with ``seed``."""
-    generator = torch.Generator(device=device)
-    generator.manual_seed(int(seed))
-    return generator
-
-
-@contextlib.contextmanager
-def seeded_torch(seed: int) -> Iterator[None]:
-    """Seed torch's global RNG inside the block and restore it afterwards.
-
-    Layer initialisation and dropout draw from torch's global generator; forking
-    it keeps fits reproducible without changing the caller's RNG state.
-    """
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(int(seed))
-        yield
 
 
 def resolve_image_shape(image_shape, n_features: int) -> tuple[int, int, int]:

@@ -28,15 +28,14 @@ from ._utils import (
     check_sampler_settings,
     draw_seed,
     flatten_images,
-    make_generator,
     resolve_device,
     resolve_image_shape,
-    seeded_torch,
     square_side,
 )
 from .callbacks import MONITORS, CosineOverFit, RestoreBestEarlyStopping
 from .nn import PaperCNN
 from .nn.early_stopping import n_validation_rows
+from .nn.seeds import make_generator, seeded_torch
 
 
 @contextlib.contextmanager
@@ -506,12 +505,13 @@ class CNNClassifier(NeuralNetClassifier):
         early = dict(self.callbacks_).get("early_stopping")
         if isinstance(early, RestoreBestEarlyStopping) and self.min_steps_ != self.min_steps:
             early.min_steps = self.min_steps_  # scaled: epochs before it cannot be restored
-        epochs = self._n_epochs_needed(y_encoded, n_synthetic)
-        self.n_updates_planned_ = None
-        if self.updates is not None:
+        if self.updates is None:
+            epochs, self.n_updates_planned_ = self._n_epochs_needed(y_encoded, n_synthetic), None
+        else:
             budget = self._update_budget(y_encoded)
-            epochs = self._epochs_for_updates(y_encoded, n_synthetic, budget)
-            self.n_updates_planned_ = self._updates_in(y_encoded, n_synthetic, epochs)
+            epochs, self.n_updates_planned_ = self._epochs_for_updates(
+                y_encoded, n_synthetic, budget
+            )
         self._train(Xt, y_encoded, seed, epochs=epochs, **fit_params)
         self.classes_inferred_ = classes
         early = dict(self.callbacks_).get("early_stopping")
@@ -721,29 +721,25 @@ class CNNClassifier(NeuralNetClassifier):
     def _updates_per_epoch(self, n_rows: int) -> int:
         return max(1, math.ceil(n_rows / self.batch_size))
 
-    def _epochs_for_updates(self, y: np.ndarray, n_synthetic: int, n_updates: int) -> int:
-        """Whole epochs that make at least ``n_updates`` updates."""
+    def _epochs_for_updates(
+        self, y: np.ndarray, n_synthetic: int, n_updates: int
+    ) -> tuple[int, int]:
+        """Whole epochs that make at least ``n_updates`` updates, and the updates they make."""
         n_real = self._n_train_real(y)
         per_epoch = self._updates_per_epoch(n_real + n_synthetic)
         if n_synthetic and self.synthetic_steps is not None:
             # Epochs with generated rows until synthetic_steps, then real-only ones.
+            per_real_epoch = self._updates_per_epoch(n_real)
             mixed = math.ceil(min(self.synthetic_steps, n_updates) / per_epoch)
             left = max(0, n_updates - mixed * per_epoch)
-            return mixed + math.ceil(left / self._updates_per_epoch(n_real))
-        return math.ceil(n_updates / per_epoch)
-
-    def _updates_in(self, y: np.ndarray, n_synthetic: int, epochs: int) -> int:
-        """Updates made by ``epochs`` epochs (the inverse of ``_epochs_for_updates``)."""
-        n_real = self._n_train_real(y)
-        per_epoch = self._updates_per_epoch(n_real + n_synthetic)
-        if n_synthetic and self.synthetic_steps is not None:
-            mixed = min(epochs, math.ceil(self.synthetic_steps / per_epoch))
-            return mixed * per_epoch + (epochs - mixed) * self._updates_per_epoch(n_real)
-        return epochs * per_epoch
+            real_only = math.ceil(left / per_real_epoch)
+            return mixed + real_only, mixed * per_epoch + real_only * per_real_epoch
+        epochs = math.ceil(n_updates / per_epoch)
+        return epochs, epochs * per_epoch
 
     def _n_epochs_needed(self, y: np.ndarray, n_synthetic: int = 0) -> int:
         min_steps = self._min_steps_for(y, n_synthetic)
-        epochs = self._epochs_for_updates(y, n_synthetic, min_steps)
+        epochs, _ = self._epochs_for_updates(y, n_synthetic, min_steps)
         if min_steps and self._validates():
             # Room for patience after min_steps, the only epochs that can be restored.
             epochs += int(self.patience)

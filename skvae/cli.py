@@ -45,7 +45,9 @@ def key_value(text: str) -> tuple[str, Any]:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from .experiment.grid import ALL_CONDITIONS, CONDITIONS, DATASETS, DEFAULT_GRIDS
+    from .experiment.conditions import ALL_CONDITIONS, CONDITIONS
+    from .experiment.config import DEFAULT_GRIDS
+    from .experiment.data import DATASETS
 
     parser = argparse.ArgumentParser(
         prog="skvae",
@@ -271,14 +273,14 @@ def _conditions(args: argparse.Namespace) -> list[str]:
     """``--conditions``, plus the strength study's with ``--augment-strength``."""
     if not args.augment_strength:
         return list(args.conditions)
-    from .experiment.grid import STRENGTH_CONDITIONS
+    from .experiment.conditions import STRENGTH_CONDITIONS
 
     return list(dict.fromkeys([*args.conditions, "CNN", "AUG", *STRENGTH_CONDITIONS]))
 
 
 def _report(args: argparse.Namespace) -> int:
     from .experiment import make_reports
-    from .experiment.grid import results_from_cells
+    from .experiment.store import results_from_cells
 
     results = Path(args.out) / "results.csv"
     try:

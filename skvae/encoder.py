@@ -12,25 +12,9 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._network import VAE_PARAMETER_CONSTRAINTS, make_vae, read_image_shape, training_settings
 from ._utils import draw_seed, resolve_device
-from .oversampler import VAEOversampler
-
-# Parameters shared with VAEOversampler, which trains the VAE in fit.
-_TRAINER_PARAMS = (
-    "latent",
-    "image_shape",
-    "vae",
-    "beta",
-    "max_epochs",
-    "min_steps",
-    "patience",
-    "lr",
-    "batch_size",
-    "precision",
-    "validation_fraction",
-    "device",
-    "verbose",
-)
+from .nn.fitting import fit_vae
 
 
 class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -103,10 +87,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     """
 
     # The same networks and training recipe as VAEOversampler: the same rules.
-    _parameter_constraints: dict = {
-        key: VAEOversampler._parameter_constraints[key]
-        for key in (*_TRAINER_PARAMS, "random_state")
-    }
+    _parameter_constraints: dict = dict(VAE_PARAMETER_CONSTRAINTS)
 
     def __init__(
         self,
@@ -155,14 +136,24 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         self
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        # The oversampler owns the network choice and the training recipe.
-        trainer = VAEOversampler(**{k: getattr(self, k) for k in _TRAINER_PARAMS})
-        trainer.image_shape_ = trainer._resolve_image_shape(X)
-        seed = draw_seed(self.random_state)
-        self.vae_, self.history_, _, self._scaler, _ = trainer._train_vae(
-            X, seed, resolve_device(self.device), None, name="VAEEncoder"
+        # The same network choice and training recipe as VAEOversampler's.
+        self.image_shape_ = read_image_shape(X, self.image_shape, None)
+        fitted = fit_vae(
+            lambda: make_vae(
+                self.vae,
+                self.latent,
+                self.image_shape_,
+                X.shape[1],
+                image_shape_setting=self.image_shape,
+            ),
+            X,
+            draw_seed(self.random_state),
+            training_settings(self),
+            device=resolve_device(self.device),
+            name="VAEEncoder",
+            callback=_print_epoch if self.verbose and self.verbose > 1 else None,
         )
-        self.image_shape_ = trainer.image_shape_
+        self.vae_, self.history_, self._scaler = fitted.vae, fitted.result, fitted.scaler
         self._n_features_out = int(self.latent)
         return self
 
@@ -227,3 +218,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         tags.input_tags.sparse = False
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _print_epoch(entry: dict) -> None:
+    print(f"[VAEEncoder] {entry}")

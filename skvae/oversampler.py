@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-import warnings
 from collections import Counter, OrderedDict
 from numbers import Integral, Real
 
@@ -13,43 +11,24 @@ from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_sampling_strategy, check_target_type
 from imblearn.utils._validation import ArraysTransformer
 from sklearn.base import _fit_context, clone
-from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import label_binarize
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
-from ._utils import (
-    draw_seed,
-    flatten_images,
-    make_generator,
-    plain_label,
-    resolve_device,
-    resolve_image_shape,
-    seeded_torch,
-    square_side,
+from ._network import (
+    VAE_PARAMETER_CONSTRAINTS,
+    make_vae,
+    read_image_shape,
+    training_settings,
 )
-from .latent import make_latent_sampler
-from .nn import (
-    MLPVAE,
-    VAE,
-    ConditionalConvVAE,
-    ConditionalMLPVAE,
-    ConvVAE,
-    train_vae,
-    train_vaes_batched,
-)
-from .nn.batched import batchable
-from .nn.early_stopping import n_validation_rows
+from ._utils import draw_seed, flatten_images, plain_label, resolve_device
+from .generation import make_generation
+from .nn import VAE
+from .nn.fitting import fit_class_vaes, fit_conditional_vae
+from .nn.seeds import seeded_torch
 
 _IMBLEARN_STRATEGIES = {"auto", "minority", "not minority", "not majority", "all"}
-# Smallest side that image_shape="auto" reads as a square image.
-_MIN_AUTO_SIDE = 8
-
-
-def _looks_like_pixels(X: np.ndarray) -> bool:
-    """Whole numbers in [0, 255] beyond 1: probably unscaled 8-bit pixels."""
-    return bool(X.min() >= 0 and 1 < X.max() <= 255 and np.all(np.mod(X, 1) == 0))
 
 
 class VAEOversampler(BaseOverSampler):
@@ -90,14 +69,22 @@ class VAEOversampler(BaseOverSampler):
         features stay a table, not a 4 x 4 or 6 x 6 image; unscaled 8-bit pixels
         (whole numbers in [0, 255]) stay a table too, with a warning. ``None``
         always means tabular.
-    vae : {"auto", "conv", "mlp"} or callable, default="auto"
+    vae : {"auto", "conv", "mlp", "conditional"} or callable, default="auto"
         The network. ``"conv"`` is the paper's :class:`~skvae.nn.ConvVAE`
         (needs an image shape), ``"mlp"`` an :class:`~skvae.nn.MLPVAE` with a
         Gaussian likelihood on standardised features, ``"auto"`` picks by
-        ``image_shape``. A callable ``vae(input_shape, latent) -> skvae.nn.VAE``
-        brings one's own encoder and decoder (see :class:`skvae.nn.VAE`); a
-        ``"bernoulli"`` likelihood needs data in [0, 1], a ``"gaussian"`` one is
-        fed standardised features.
+        ``image_shape``. ``"conditional"`` trains one conditional VAE on the
+        rows of all classes instead of one VAE per class (the paper): the class
+        is an input of its encoder and decoder
+        (:class:`~skvae.nn.ConditionalConvVAE` for images,
+        :class:`~skvae.nn.ConditionalMLPVAE` for tables), so its decoder learns
+        strokes from every class while the code carries the variation within a
+        class. Every class's rows train it, also those of a class that gets no
+        new rows; each class holds out its own validation rows and tabular rows
+        are standardised over all classes. A callable
+        ``vae(input_shape, latent) -> skvae.nn.VAE`` brings one's own encoder
+        and decoder (see :class:`skvae.nn.VAE`); a ``"bernoulli"`` likelihood
+        needs data in [0, 1], a ``"gaussian"`` one is fed standardised features.
     beta : float, default=1.0
         Weight of the KL term in the ELBO.
     max_epochs : int, default=200
@@ -106,7 +93,8 @@ class VAEOversampler(BaseOverSampler):
         Least optimiser steps per class-VAE before early stopping may stop. A
         class of 4 images makes one step per epoch; epochs alone under-train it.
     patience : int, default=20
-        Epochs without improvement of the validation loss before stopping.
+        Epochs without improvement of the validation loss tolerated; the next
+        one stops training.
     lr : float, default=1e-3
         RMSprop learning rate (the paper).
     batch_size : int, default=100
@@ -115,81 +103,26 @@ class VAEOversampler(BaseOverSampler):
         ``"bf16"`` trains the VAEs with their forward pass and loss under
         ``torch.autocast`` with bfloat16 (CPU or GPU); weights, optimiser and
         generation stay float32.
-    batched : bool, default=False
-        Train the class-VAEs together with :func:`skvae.nn.train_vaes_batched`
-        (one vectorised step for all classes) instead of one after the other.
-        Each class-VAE still sees exactly its own rows, shuffles, noise and
-        early stopping; results agree with ``batched=False`` to float rounding,
-        not bit for bit. It saves per-step overhead, which pays for small
-        networks (1.7-1.9x faster for 8x8 digits at 5-10 rows per class on one
-        CPU thread) but not for the paper's ConvVAE on 28x28 MNIST (0.9-1.15x
-        on one CPU thread), whose stacked dense-layer gradients cost more than
-        the overhead saved. When the
-        class-VAEs cannot be stacked (see :func:`skvae.nn.batched.batchable`,
-        e.g. a ``vae`` callable returning different networks per class) they
-        are trained one by one, with a warning.
     validation_fraction : float, default=0.15
         Share of each class held out for early stopping (the paper: 15%). The
         class gets ``round(validation_fraction * n_c)`` validation rows; when that
         is 0 (e.g. fewer than 4 rows at 0.15) or would leave no training row, the
         class trains on all its rows and early stopping watches the training loss.
-    pretrain : {None, "pooled"}, default=None
-        ``"pooled"`` first trains one VAE on the rows of all classes (same
-        budget and split rule) and starts every class-VAE from its weights, so a
-        class of a few rows fine-tunes a model of the whole data set instead of
-        starting from scratch. Each class-VAE then still trains on its own
-        class only. None (the paper) starts each from random weights.
-    conditional : bool, default=False
-        Train one conditional VAE on the rows of all classes instead of one VAE
-        per class (the paper): the class is an input of its encoder and decoder
-        (:class:`~skvae.nn.ConditionalConvVAE` for images,
-        :class:`~skvae.nn.ConditionalMLPVAE` for tables). Its decoder learns
-        strokes from every class, and the latent code carries the variation
-        within a class, learned across classes. Every class's rows train it,
-        also those of a class that gets no new rows. Each class still holds out
-        ``round(validation_fraction * n_c)`` validation rows; ``max_epochs``,
-        ``min_steps`` and ``patience`` apply to the one model, and tabular rows
-        are standardised over all classes. Not with ``pretrain``,
-        ``batched=True`` or a ``vae`` callable.
-    latent_sampler : {"prior", "uniform", "gmm"} or sampler, default="prior"
-        Where codes are drawn: the prior N(0, I) (the paper),
-        :class:`~skvae.latent.UniformSampler` (the authors' code),
-        :class:`~skvae.latent.GaussianMixtureSampler` on the class's codes, or an
-        instance such as ``PriorSampler(scale=0.7)`` (a truncated prior).
-    decode_temperature : float, default=1.0
-        Generated images are ``sigmoid(logits / decode_temperature)`` of the
-        decoder's Bernoulli logits. 1 (the paper) gives the likelihood's mean,
-        which for a VAE trained on a few images is a blurred average; below 1
-        pushes every pixel toward 0 or 1, so strokes come out crisp. Read when
-        rows are generated (``fit_resample``, ``sample``), so it can be changed
-        on a fitted sampler. Images only: a VAE with a Gaussian likelihood
-        (tabular data) needs 1.
-    generation : {"decode", "sample", "residual"}, default="decode"
-        How a new row is made. ``"decode"`` (the paper): the decoder's output
-        for a code drawn by ``latent_sampler``, the likelihood's mean.
-        ``"sample"``: a draw from the likelihood at that code instead of its
-        mean: the decoded mean plus Gaussian noise of the learned per-feature
-        scale (``exp(log_scale)``), so the new rows spread about as widely as the
-        real ones where the mean alone is under-dispersed. Gaussian likelihood
-        (tabular data) only. ``"residual"``: a real row
-        ``x`` of the class, drawn at random, plus the change the decoder makes
-        between ``x``'s posterior mean code and a draw from its posterior,
-        ``x + g(z) - g(mu(x))`` with ``z ~ N(mu(x), sigma(x)^2)`` (clipped to
-        [0, 1] for images). The VAE then supplies a learned variation while the
-        real row keeps its sharp strokes, instead of a blurred class average.
-        ``latent_sampler`` is not used and must stay ``"prior"``.
-    filter_threshold : float or None, default=None
-        Keep only generated rows that a classifier trained on the real rows
-        given to ``fit_resample`` assigns to their intended class with a
-        probability of at least this value; rejected rows are replaced by new
-        draws (up to ``max_filter_rounds`` rounds, then the most probable
-        rejected rows fill the gap, with a warning). None keeps every row.
-    filter_estimator : classifier or None, default=None
-        The real-data classifier of ``filter_threshold`` (anything with
-        ``predict_proba``); None means
-        ``LogisticRegression(C=0.1, max_iter=1000)`` on the rows as they are.
-    max_filter_rounds : int, default=20
-        Most rounds of draws per class when filtering.
+    generation : {"decode", "sample", "residual"} or strategy, default="decode"
+        How a class's trained VAE makes new rows: a strategy of
+        :mod:`skvae.generation`, cloned and fitted per class. ``"decode"`` is
+        :class:`~skvae.generation.Decode` (the paper: decode codes drawn from the
+        prior; ``Decode(latent_sampler="uniform")`` is the authors' code,
+        ``Decode(temperature=0.5)`` sharpens images), ``"sample"``
+        :class:`~skvae.generation.LikelihoodSample` (the Gaussian likelihood's
+        draws, not its mean; tabular data) and ``"residual"``
+        :class:`~skvae.generation.Residual` (real rows plus a learned change).
+        Read when rows are generated, not when the VAEs train, so it can be
+        changed on a fitted sampler and ``memory`` ignores it.
+    filter : ClassifierFilter or None, default=None
+        Keep only generated rows that a classifier of the real rows given to
+        ``fit_resample`` assigns to their intended class (see
+        :class:`~skvae.generation.ClassifierFilter`). None keeps every row.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``. Fitted VAEs are kept on
         the CPU, so a sampler fitted on a GPU pickles and loads anywhere.
@@ -199,11 +132,10 @@ class VAEOversampler(BaseOverSampler):
         A ``fit_resample`` on the same rows with the same training settings
         (the parameters that shape the VAEs, the rows each class gets and the
         ``random_state`` stream) loads the VAEs instead of training them again,
-        and gives the same output as training would. Generation settings
-        (``decode_temperature``, ``generation``, ``filter_*``) and ``verbose``
-        are not part of the key, so a search over them trains the VAEs once per
-        data split. None (default) caches nothing. A ``vae`` callable must
-        pickle to be hashed.
+        and gives the same output as training would. ``generation``, ``filter``
+        and ``verbose`` are not part of the key, so a search over them trains
+        the VAEs once per data split. None (default) caches nothing. A ``vae``
+        callable must pickle to be hashed.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, splits, training noise and generation. The same
         value gives the same output on CPU; global RNG state is left untouched.
@@ -221,27 +153,26 @@ class VAEOversampler(BaseOverSampler):
         ``sampling_strategy_`` gives rows to generate. A class it leaves alone
         (e.g. the majority class with ``"auto"``) gets no VAE: training one
         would cost the most there and generate nothing. With
-        ``conditional=True``, each is a :class:`~skvae.nn.ClassConditionedVAE`,
+        ``vae="conditional"``, each is a :class:`~skvae.nn.ClassConditionedVAE`,
         a view of the one shared model.
     histories_ : dict
         Per class in ``vaes_``, the :class:`skvae.nn.TrainResult` of its training
-        (with ``conditional=True``, the shared model's, the same for every class).
-    latent_samplers_ : dict
-        Per class in ``vaes_``, the fitted latent sampler.
-    anchors_ : dict
-        With ``generation="residual"``, per class the real rows the new rows
-        start from (in the VAE's input scaling); absent otherwise.
-    pretrain_history_ : TrainResult or None
-        The pooled VAE's training with ``pretrain="pooled"``, else None.
-    filter_ : classifier or None
-        The fitted real-data classifier of ``filter_threshold`` (None without).
+        (with ``vae="conditional"``, the shared model's, the same for every class).
+    generation_ : dict
+        Per class in ``vaes_``, the generation strategy fitted on its VAE.
+    filter_ : ClassifierFilter or None
+        The fitted ``filter`` (None without).
     filter_acceptance_ : dict
         Per class, the share of drawn rows the filter kept in ``fit_resample``
-        (only with ``filter_threshold``).
+        (only with ``filter``).
     n_features_in_ : int
         Number of features seen during fit.
     image_shape_ : tuple of int or None
         The image shape used, or ``None`` for tabular data.
+
+    See Also
+    --------
+    skvae.nn.fitting.fit_class_vaes : the training of the class-VAEs, on arrays.
 
     Examples
     --------
@@ -270,7 +201,7 @@ class VAEOversampler(BaseOverSampler):
     """
 
     _parameter_constraints: dict = {
-        "latent": [Interval(Integral, 1, None, closed="left")],
+        **VAE_PARAMETER_CONSTRAINTS,
         "sampling_strategy": [
             Interval(Real, 0, 1, closed="right"),
             StrOptions(_IMBLEARN_STRATEGIES | {"augment"}),
@@ -281,32 +212,13 @@ class VAEOversampler(BaseOverSampler):
             Interval(Integral, 0, None, closed="left"),
             Interval(Real, 0, None, closed="left"),
         ],
-        "image_shape": [StrOptions({"auto"}), None, tuple, list],
-        "vae": [StrOptions({"auto", "conv", "mlp"}), callable],
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "min_steps": [Interval(Integral, 0, None, closed="left")],
-        "patience": [Interval(Integral, 0, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "precision": [StrOptions({"fp32", "bf16"})],
-        "batched": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "pretrain": [None, StrOptions({"pooled"})],
-        "conditional": ["boolean"],
-        "latent_sampler": [
-            StrOptions({"prior", "uniform", "gmm"}),
-            HasMethods(["fit", "sample"]),
+        "vae": [StrOptions({"auto", "conv", "mlp", "conditional"}), callable],
+        "generation": [
+            StrOptions({"decode", "sample", "residual"}),
+            HasMethods(["check", "fit", "generate"]),
         ],
-        "decode_temperature": [Interval(Real, 0, None, closed="neither")],
-        "generation": [StrOptions({"decode", "sample", "residual"})],
-        "filter_threshold": [None, Interval(Real, 0, 1, closed="both")],
-        "filter_estimator": [None, HasMethods(["fit", "predict_proba"])],
-        "max_filter_rounds": [Interval(Integral, 1, None, closed="left")],
-        "device": [str, torch.device],
+        "filter": [None, HasMethods(["fit", "select"])],
         "memory": [None, str, HasMethods(["cache"])],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -324,16 +236,9 @@ class VAEOversampler(BaseOverSampler):
         lr: float = 1e-3,
         batch_size: int = 100,
         precision: str = "fp32",
-        batched: bool = False,
         validation_fraction: float = 0.15,
-        pretrain=None,
-        conditional: bool = False,
-        latent_sampler="prior",
-        decode_temperature: float = 1.0,
-        generation: str = "decode",
-        filter_threshold: float | None = None,
-        filter_estimator=None,
-        max_filter_rounds: int = 20,
+        generation="decode",
+        filter=None,
         device="cpu",
         memory=None,
         random_state=None,
@@ -351,16 +256,9 @@ class VAEOversampler(BaseOverSampler):
         self.lr = lr
         self.batch_size = batch_size
         self.precision = precision
-        self.batched = batched
         self.validation_fraction = validation_fraction
-        self.pretrain = pretrain
-        self.conditional = conditional
-        self.latent_sampler = latent_sampler
-        self.decode_temperature = decode_temperature
         self.generation = generation
-        self.filter_threshold = filter_threshold
-        self.filter_estimator = filter_estimator
-        self.max_filter_rounds = max_filter_rounds
+        self.filter = filter
         self.device = device
         self.memory = memory
         self.random_state = random_state
@@ -427,8 +325,8 @@ class VAEOversampler(BaseOverSampler):
         Returns
         -------
         ndarray of shape (n_samples, n_features), float32
-            With a ``filter_threshold``, the rows the real-data classifier
-            accepts (see the parameter).
+            With a ``filter``, the rows it accepts (see
+            :class:`~skvae.generation.ClassifierFilter`).
         """
         check_is_fitted(
             self,
@@ -458,85 +356,7 @@ class VAEOversampler(BaseOverSampler):
         if n_samples < 0:
             raise ValueError(f"n_samples must be >= 0, got {n_samples}.")
         rng = np.random.RandomState(draw_seed(random_state))
-        if getattr(self, "filter_", None) is None:
-            return self._decode_draws(n_samples, class_label, rng)
-        return self._filtered_draws(n_samples, class_label, rng)[0]
-
-    def _filtered_draws(self, n_samples: int, class_label, rng) -> tuple[np.ndarray, float]:
-        """Draw until the filter accepts ``n_samples`` rows; return them and the rate."""
-        column = int(np.flatnonzero(self.filter_.classes_ == class_label)[0])
-        kept, rejected, n_drawn = [], [], 0
-        n_kept = 0
-        for _ in range(self.max_filter_rounds):
-            if n_kept >= n_samples:
-                break
-            batch = self._decode_draws(max(2 * (n_samples - n_kept), 16), class_label, rng)
-            proba = self.filter_.predict_proba(batch)[:, column]
-            ok = proba >= self.filter_threshold
-            kept.append(batch[ok])
-            rejected.append((batch[~ok], proba[~ok]))
-            n_kept += int(ok.sum())
-            n_drawn += len(batch)
-        rate = n_kept / max(n_drawn, 1)
-        out = np.concatenate(kept)[:n_samples] if kept else self._decode_draws(0, class_label, rng)
-        if len(out) < n_samples:
-            warnings.warn(
-                f"Class {plain_label(class_label)!r}: the filter accepted {len(out)} of the "
-                f"{n_samples} rows requested after {self.max_filter_rounds} rounds "
-                f"(acceptance {rate:.1%}); the most probable rejected rows fill the gap. "
-                "Lower filter_threshold or raise max_filter_rounds.",
-                UserWarning,
-                stacklevel=3,
-            )
-            rows = np.concatenate([r for r, _ in rejected])
-            proba = np.concatenate([p for _, p in rejected])
-            best = np.argsort(-proba, kind="stable")[: n_samples - len(out)]
-            out = np.concatenate([out, rows[best]])
-        return out, rate
-
-    def _decode_draws(self, n_samples: int, class_label, rng) -> np.ndarray:
-        """``n_samples`` new rows of one class, as ``generation`` says."""
-        if n_samples == 0:  # draws nothing, so the generator's stream is untouched
-            return np.empty((0, self.n_features_in_), dtype=np.float32)
-        if self.generation == "residual":
-            out = self._residual_draws(n_samples, class_label, rng)
-        else:
-            vae = self.vaes_[class_label]
-            z = self.latent_samplers_[class_label].sample(n_samples, rng)
-            with torch.inference_mode():
-                z = torch.as_tensor(z, dtype=torch.float32)
-                out = vae.generate(z, self.decode_temperature)
-            out = out.reshape(n_samples, -1).numpy()
-            if self.generation == "sample":
-                # In the VAE's (standardised) units, as its likelihood models them.
-                scale = torch.exp(vae.log_scale.detach().clamp(-5.0, 5.0)).reshape(-1).numpy()
-                out = out + rng.standard_normal(out.shape).astype(np.float32) * scale
-        if class_label in self.scalers_:
-            mean, scale = self.scalers_[class_label]
-            out = out * scale + mean
-        return out.astype(np.float32, copy=False)
-
-    def _residual_draws(self, n_samples: int, class_label, rng) -> np.ndarray:
-        """Real rows plus the decoder's change from their code to a posterior draw."""
-        if not hasattr(self, "anchors_"):
-            raise ValueError(
-                "generation='residual' starts from the real rows, which are kept only by "
-                "a fit with generation='residual'; refit the sampler with it."
-            )
-        vae = self.vaes_[class_label]
-        anchors = self.anchors_[class_label]
-        x = torch.as_tensor(anchors[rng.randint(len(anchors), size=n_samples)])
-        eps = torch.as_tensor(rng.standard_normal((n_samples, vae.latent)), dtype=torch.float32)
-        with torch.inference_mode():
-            mu, logvar = vae.encode(x.reshape(n_samples, *vae.input_shape))
-            z = mu + eps * torch.exp(0.5 * logvar)
-            change = vae.generate(z, self.decode_temperature) - vae.generate(
-                mu, self.decode_temperature
-            )
-            out = x + change.reshape(n_samples, -1)
-            if vae.likelihood == "bernoulli":
-                out = out.clamp(0.0, 1.0)
-        return out.numpy()
+        return self._generate(n_samples, class_label, rng)[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -546,28 +366,30 @@ class VAEOversampler(BaseOverSampler):
         tags.input_tags.string = False
         return tags
 
+    def check_settings(self) -> None:
+        """Raise on settings no fit could run with (values, device, filter), before any data.
+
+        A grid of many fits calls it once up front instead of failing in each.
+        """
+        self._validate_params()
+        resolve_device(self.device)
+        make_generation(self.generation)
+        if self.filter is not None and hasattr(self.filter, "check"):
+            self.filter.check()
+
     # ------------------------------------------------------------ internals
     #: What a fit_resample learns, dropped by the next fit or fit_resample; some
-    #: (``anchors_``, ``filter_acceptance_``) exist only with some parameters.
+    #: (``filter_acceptance_``) exist only with some parameters.
     _FITTED = (
         "image_shape_",
         "classes_",
         "vaes_",
         "histories_",
         "scalers_",
-        "latent_samplers_",
-        "pretrain_history_",
-        "anchors_",
+        "generation_",
         "filter_",
         "filter_acceptance_",
     )
-
-    def _check_settings(self) -> None:
-        """Raise on settings no fit could run with (values, device), before training."""
-        self._validate_params()
-        resolve_device(self.device)
-        if self.conditional:
-            self._check_conditional()
 
     def _forget_fit(self) -> None:
         for name in self._FITTED:
@@ -609,131 +431,21 @@ class VAEOversampler(BaseOverSampler):
             targets = strategy.items()
         return OrderedDict((plain_label(c), n) for c, n in targets)
 
-    def _resolve_image_shape(self, X) -> tuple[int, int, int] | None:
-        n_features = X.shape[1]
-        in_unit = bool(X.min() >= 0.0 and X.max() <= 1.0)
-        image_shape = self.image_shape
-        array_shape = getattr(self, "_array_image_shape", None)
-        if image_shape is None:
-            return None
-        if array_shape is not None:
-            if isinstance(image_shape, str):  # "auto": the array's own shape
-                image_shape = array_shape
-            elif resolve_image_shape(image_shape, n_features) != array_shape:
-                raise ValueError(
-                    f"image_shape={image_shape!r} does not match the shape of the images "
-                    f"in X, {array_shape}."
-                )
-        if isinstance(image_shape, str):  # "auto"
-            side = square_side(n_features)
-            # Below 8 x 8 (scikit-learn's digits) a square count of features in
-            # [0, 1] is far more likely a min-max scaled table than an image.
-            if side is not None and side % 2 == 0 and side >= _MIN_AUTO_SIDE:
-                if in_unit:
-                    return (1, side, side)
-                if _looks_like_pixels(X):
-                    warnings.warn(
-                        f"X has {side}x{side} features of whole numbers in [0, 255], like "
-                        "8-bit images, but image_shape='auto' reads images only from data "
-                        "in [0, 1]: X is treated as a table (MLP VAE). Divide by 255 to "
-                        "treat it as images, or set image_shape=None to silence this.",
-                        UserWarning,
-                        stacklevel=4,
-                    )
-            return None
-        shape = resolve_image_shape(image_shape, n_features)
-        if shape[1] % 2 or shape[2] % 2:
-            raise ValueError(
-                f"image_shape={image_shape!r}: the convolutional VAE needs an even "
-                "height and width."
-            )
-        if not in_unit:
-            raise ValueError(
-                "Image data must lie in [0, 1] (the VAE's binary cross-entropy needs it); "
-                f"X spans [{X.min():.4g}, {X.max():.4g}]. Scale it, e.g. divide 8-bit "
-                "images by 255, or set image_shape=None for tabular data."
-            )
-        return shape
-
-    def _build_vae(self, image_shape, n_features: int, n_classes: int | None = None) -> VAE:
-        vae = self._new_vae(image_shape, n_features, n_classes)
-        self._check_temperature(vae)  # fail before training, not after
-        return vae
-
-    def _check_temperature(self, vae: VAE) -> None:
-        """Only Bernoulli logits have a temperature; only a Gaussian has a scale to sample."""
-        if self.generation == "sample" and vae.likelihood != "gaussian":
-            raise ValueError(
-                "generation='sample' adds the noise of a Gaussian likelihood (tabular "
-                f"data); this VAE's likelihood is {vae.likelihood!r}: use "
-                "generation='decode' for images."
-            )
-        if self.decode_temperature != 1 and vae.likelihood != "bernoulli":
-            raise ValueError(
-                f"decode_temperature={self.decode_temperature} needs a VAE with the "
-                f"'bernoulli' likelihood (images in [0, 1]); this one's is "
-                f"{vae.likelihood!r}. Use decode_temperature=1 for tabular data."
-            )
-
-    def _train_all(self, X, y, rng, device: torch.device) -> None:
-        """Train the VAEs of every class to generate for (the work ``memory`` caches)."""
-        self.vaes_, self.histories_, self.scalers_, self.latent_samplers_ = {}, {}, {}, {}
-        self.pretrain_history_ = None
-        if self.conditional:
-            self._fit_conditional(X, y, int(rng.randint(2**31 - 1)), device)
-        else:
-            self._fit_per_class(X, y, rng, device)
-
-    def _new_vae(self, image_shape, n_features: int, n_classes: int | None = None) -> VAE:
-        """The network ``vae`` names; a conditional one on ``n_classes`` if given."""
-        if callable(self.vae):
-            input_shape = image_shape if image_shape is not None else (n_features,)
-            vae = self.vae(input_shape, self.latent)
-            if not isinstance(vae, VAE):
-                raise TypeError(
-                    f"vae callable must return a skvae.nn.VAE, got {type(vae).__name__}."
-                )
-            return vae
-        kind = self.vae
-        if kind == "auto":
-            kind = "conv" if image_shape is not None else "mlp"
-        if kind == "conv":
-            if image_shape is None:
-                raise ValueError(
-                    "vae='conv' needs image data: set image_shape=(C, H, W) with data in "
-                    f"[0, 1] (image_shape={self.image_shape!r} read X's {n_features} "
-                    "features as a table; 'auto' needs a square, even side of at least "
-                    f"{_MIN_AUTO_SIDE} and values in [0, 1])."
-                )
-            if n_classes is not None:
-                return ConditionalConvVAE(image_shape, n_classes, self.latent)
-            return ConvVAE(image_shape, self.latent)
-        if n_classes is not None:
-            return ConditionalMLPVAE(n_features, n_classes, self.latent)
-        return MLPVAE(n_features, self.latent)
-
     def _fit_resample(self, X, y, **params):
-        if self.generation == "residual" and not (
-            isinstance(self.latent_sampler, str) and self.latent_sampler == "prior"
-        ):
-            raise ValueError(
-                "generation='residual' draws codes from each real row's posterior, so "
-                f"latent_sampler={self.latent_sampler!r} would be ignored; leave it at "
-                "'prior' or use generation='decode'."
-            )
-        if self.conditional:
-            self._check_conditional()
+        generation = make_generation(self.generation)
         rng = np.random.RandomState(draw_seed(self.random_state))
         device = resolve_device(self.device)
         self._forget_fit()
-        self.image_shape_ = self._resolve_image_shape(X)
+        self.image_shape_ = read_image_shape(
+            X, self.image_shape, getattr(self, "_array_image_shape", None)
+        )
         self.classes_ = np.unique(y)
+        # Fail before training, not after: does the strategy suit this network?
+        with seeded_torch(0):
+            generation.check(self._build_vae(X.shape[1]))
         train = _train_vaes
         if self.memory is not None:
-            # verbose and decode_temperature do not change what the VAEs learn.
-            train = check_memory(self.memory).cache(
-                _train_vaes, ignore=["verbose", "decode_temperature"]
-            )
+            train = check_memory(self.memory).cache(_train_vaes, ignore=["verbose"])
         args = (
             {name: getattr(self, name) for name in _TRAINING_PARAMS},
             X,
@@ -743,304 +455,58 @@ class VAEOversampler(BaseOverSampler):
             device,
             rng.get_state(),
         )
-        kwargs = dict(decode_temperature=self.decode_temperature, verbose=self.verbose)
+        kwargs = dict(verbose=self.verbose)
         if self.verbose and _in_cache(train, args, kwargs):
             print("[VAEOversampler] class-VAEs loaded from memory (same rows and settings)")
-        trained, rng_state = train(*args, **kwargs)
-        for name, value in trained.items():
-            setattr(self, name, value)
+        fitted, rng_state = train(*args, **kwargs)
         rng.set_state(rng_state)  # generation goes on from where training left the stream
-        for vae in self.vaes_.values():
-            self._check_temperature(vae)  # a cached VAE was not built with these settings
-        if self.generation == "residual":
-            self.anchors_ = {}
-            for label in self.vaes_:
-                rows = X[y == label].astype(np.float32)
-                if label in self.scalers_:
-                    mean, scale = self.scalers_[label]
-                    rows = (rows - mean) / scale
-                self.anchors_[label] = rows
+        self.vaes_, self.histories_, self.scalers_, self.generation_ = {}, {}, {}, {}
+        for label, (vae, result, rows, codes, scaler) in fitted.items():
+            self.vaes_[label], self.histories_[label] = vae, result
+            if scaler is not None:
+                self.scalers_[label] = scaler
+            self.generation_[label] = clone(generation, safe=False).fit(vae, rows, codes)
         self.filter_ = None
-        if self.filter_threshold is not None:
-            estimator = self.filter_estimator
-            if estimator is None:
-                estimator = LogisticRegression(C=0.1, max_iter=1000)
-            self.filter_ = clone(estimator).fit(X, y)
+        if self.filter is not None:
+            self.filter_ = clone(self.filter, safe=False).fit(X, y)
             self.filter_acceptance_ = {}
 
         X_parts, y_parts = [X], [y]
         for label, n_new in self.sampling_strategy_.items():
             if n_new <= 0:
                 continue
-            if self.filter_ is None:
-                rows = self._decode_draws(n_new, label, rng)
-            else:
-                rows, self.filter_acceptance_[label] = self._filtered_draws(n_new, label, rng)
+            rows, acceptance = self._generate(n_new, label, rng)
+            if acceptance is not None:
+                self.filter_acceptance_[label] = acceptance
             X_parts.append(rows.astype(X.dtype))
             y_parts.append(np.full(n_new, label, dtype=y.dtype))
         return np.concatenate(X_parts), np.concatenate(y_parts)
 
-    def _fit_per_class(self, X, y, rng, device: torch.device) -> None:
-        """The paper's way: one VAE per class to generate for, on that class's rows."""
-        init_state = None
-        if self.pretrain == "pooled":
-            # One VAE on every class's rows first: the class-VAEs start from what
-            # all the data teaches about strokes, not from random weights.
-            pooled, self.pretrain_history_, *_ = self._train_vae(
-                X, int(rng.randint(2**31 - 1)), device, None, name="pooled"
-            )
-            init_state = pooled.state_dict()
-        # One seed per class, drawn for every class, so that a class's VAE does
-        # not depend on which other classes get one.
-        seeds = {label: int(rng.randint(2**31 - 1)) for label in self.classes_}
-        seeds = {
-            label: seed for label, seed in seeds.items() if self.sampling_strategy_.get(label, 0)
-        }
-        if not (self.batched and self._fit_classes_batched(X, y, seeds, device, init_state)):
-            for label, seed in seeds.items():
-                self._fit_class(label, X[y == label], seed, device, init_state)
-
-    def _check_conditional(self) -> None:
-        """Refuse settings that have no meaning with one shared conditional VAE."""
-        if self.pretrain is not None:
-            raise ValueError(
-                f"conditional=True trains one VAE on all classes already; pretrain="
-                f"{self.pretrain!r} pre-trains class-VAEs. Use one or the other."
-            )
-        if self.batched:
-            raise ValueError(
-                "conditional=True trains one VAE for all classes; batched=True stacks "
-                "class-VAEs. Use one or the other."
-            )
-        if callable(self.vae):
-            raise ValueError(
-                "conditional=True builds its own conditional network "
-                "(skvae.nn.ConditionalConvVAE or ConditionalMLPVAE); vae must be "
-                "'auto', 'conv' or 'mlp', not a callable."
-            )
-
-    def _fit_conditional(self, X, y, seed: int, device: torch.device) -> None:
-        """Train one conditional VAE on all rows; each class to generate for gets a view."""
-        targets = [label for label in self.classes_ if self.sampling_strategy_.get(label, 0)]
-        if not targets:
-            return
-        start = time.perf_counter()
-        index = np.searchsorted(self.classes_, y)
-        with seeded_torch(seed):
-            cvae = self._build_vae(self.image_shape_, X.shape[1], n_classes=len(self.classes_))
-        data, scaler = self._scale_rows(X, cvae, "X")
-        generator = make_generator(seed)
-        rows = torch.as_tensor(data).reshape(len(data), *cvae.input_shape)
-        packed = cvae.pack(rows, torch.as_tensor(index)).to(device)
-        # Each class holds out its own share, as its class-VAE would.
-        valid = torch.zeros(len(y), dtype=torch.bool)
-        for k in range(len(self.classes_)):
-            members = torch.as_tensor(np.flatnonzero(index == k))
-            order = torch.randperm(len(members), generator=generator)
-            valid[members[order[: self._n_valid_rows(len(members))]]] = True
-        valid = valid.to(device)
-
-        def show_epoch(entry: dict) -> None:
-            print(f"[VAEOversampler] conditional VAE {entry}")
-
-        cvae.to(device)
-        result = train_vae(
-            cvae,
-            packed[~valid],
-            packed[valid] if bool(valid.any()) else None,
-            **self._training_kwargs(),
-            generator=generator,
-            callback=show_epoch if self.verbose and self.verbose > 1 else None,
-        )
-        codes = self._encode_and_release(cvae, packed)
-        for label in targets:
-            k = int(np.searchsorted(self.classes_, label))
-            self._store_class(label, cvae.for_class(k), result, codes[index == k], scaler)
-        if self.verbose:
-            n_valid = int(valid.sum())
-            self._print_fit(
-                f"conditional VAE on {len(self.classes_)} classes",
-                len(y) - n_valid,
-                n_valid,
-                result,
-                f"{time.perf_counter() - start:.1f}s",
-            )
-
-    def _fit_class(
-        self, label, X_class: np.ndarray, seed: int, device: torch.device, init_state=None
-    ) -> None:
-        """Train, store and fit the latent sampler of one class's VAE."""
-        start = time.perf_counter()
-        vae, result, codes, scaler, n_valid = self._train_vae(
-            X_class, seed, device, init_state, name=f"class {plain_label(label)!r}"
-        )
-        self._store_class(label, vae, result, codes, scaler)
-        if self.verbose:
-            seconds = time.perf_counter() - start
-            self._print_fit(
-                f"class {plain_label(label)!r}",
-                len(X_class) - n_valid,
-                n_valid,
-                result,
-                f"{seconds:.1f}s",
-            )
-
-    @staticmethod
-    def _print_fit(name: str, n_train: int, n_valid: int, result, timing: str) -> None:
-        """The ``verbose`` summary line of one VAE's training."""
-        print(
-            f"[VAEOversampler] {name}: {n_train} train / {n_valid} valid rows, "
-            f"{len(result.history)} epochs, {result.n_steps} steps, best loss "
-            f"{result.best_loss:.4g} at epoch {result.best_epoch} ({timing})"
+    def _build_vae(self, n_features: int, n_classes: int | None = None) -> VAE:
+        return make_vae(
+            self.vae,
+            self.latent,
+            self.image_shape_,
+            n_features,
+            n_classes=n_classes,
+            image_shape_setting=self.image_shape,
         )
 
-    def _store_class(self, label, vae, result, codes, scaler) -> None:
-        """Keep one class's VAE, training result, scaler and fitted latent sampler."""
-        self.vaes_[label] = vae
-        self.histories_[label] = result
-        if scaler is not None:
-            self.scalers_[label] = scaler
-        self.latent_samplers_[label] = make_latent_sampler(self.latent_sampler).fit(codes)
+    def _generate(self, n_samples: int, label, rng) -> tuple[np.ndarray, float | None]:
+        """``n_samples`` new rows of one class, filtered if ``filter_``; and the acceptance."""
+        if getattr(self, "filter_", None) is None:
+            return self._draw(n_samples, label, rng), None
+        return self.filter_.select(lambda k: self._draw(k, label, rng), n_samples, label)
 
-    def _fit_classes_batched(self, X, y, seeds, device: torch.device, init_state) -> bool:
-        """Train the classes' VAEs together (``batched=True``); False if they cannot be.
-
-        ``seeds`` maps each class to train to its seed. Each class is prepared
-        exactly as :meth:`_train_vae` prepares it (same seed, initialisation,
-        scaling, split and generator), so each VAE sees what the per-class loop
-        would show it.
-        """
-        if not seeds:
-            return True
-        start = time.perf_counter()
-        names = [f"class {plain_label(label)!r}" for label in seeds]
-        parts = [
-            self._prepare_vae(X[y == label], seed, device, init_state, name)
-            for (label, seed), name in zip(seeds.items(), names)
-        ]
-        reason = batchable([part[0] for part in parts])
-        if reason is not None:
-            warnings.warn(
-                f"batched=True: the class-VAEs cannot be trained together ({reason}); "
-                "training them one by one.",
-                UserWarning,
-                stacklevel=4,
-            )
-            return False
-
-        def show_epoch(k: int, entry: dict) -> None:
-            print(f"[VAEOversampler] {names[k]} {entry}")
-
-        results = train_vaes_batched(
-            [part[0] for part in parts],
-            [part[1] for part in parts],
-            [part[2] for part in parts],
-            **self._training_kwargs(),
-            generators=[part[4] for part in parts],
-            callback=show_epoch if self.verbose and self.verbose > 1 else None,
-        )
-        seconds = time.perf_counter() - start
-        for label, (vae, X_train, _, Xt, _, scaler, n_valid), result in zip(seeds, parts, results):
-            codes = self._encode_and_release(vae, Xt)
-            self._store_class(label, vae, result, codes, scaler)
-            if self.verbose:
-                self._print_fit(
-                    f"class {plain_label(label)!r}",
-                    len(X_train),
-                    n_valid,
-                    result,
-                    f"all classes together: {seconds:.1f}s",
-                )
-        return True
-
-    def _training_kwargs(self) -> dict:
-        """The training recipe shared by the per-class and the batched trainer."""
-        return dict(
-            max_epochs=self.max_epochs,
-            min_steps=self.min_steps,
-            patience=self.patience,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            beta=self.beta,
-            precision=self.precision,
-        )
-
-    def _train_vae(self, X_part: np.ndarray, seed: int, device: torch.device, init_state, name):
-        """Build (optionally from ``init_state``) and train one VAE on ``X_part``.
-
-        Returns the VAE (on the CPU), its TrainResult, the codes of ``X_part``,
-        the ``(mean, scale)`` of a Gaussian likelihood (else None) and the
-        number of validation rows.
-        """
-        vae, X_train, X_valid, Xt, generator, scaler, n_valid = self._prepare_vae(
-            X_part, seed, device, init_state, name
-        )
-
-        def show_epoch(entry: dict) -> None:
-            print(f"[VAEOversampler] {name} {entry}")
-
-        result = train_vae(
-            vae,
-            X_train,
-            X_valid,
-            **self._training_kwargs(),
-            generator=generator,
-            callback=show_epoch if self.verbose and self.verbose > 1 else None,
-        )
-        codes = self._encode_and_release(vae, Xt)
-        return vae, result, codes, scaler, n_valid
-
-    def _prepare_vae(self, X_part: np.ndarray, seed: int, device: torch.device, init_state, name):
-        """Build one VAE and its data as :meth:`_train_vae` trains them.
-
-        Returns the VAE (on ``device``), its training rows, its validation rows
-        (None without), all rows ``Xt`` as a tensor, the seeded generator (the
-        split already drawn from it), the Gaussian scaler (or None) and the
-        number of validation rows.
-        """
-        n_features = X_part.shape[1]
-        with seeded_torch(seed):
-            vae = self._build_vae(self.image_shape_, n_features)
-        if init_state is not None:
-            vae.load_state_dict(init_state)
-        data, scaler = self._scale_rows(X_part, vae, name)
-        generator = make_generator(seed)
-        Xt = torch.as_tensor(data).reshape(len(data), *vae.input_shape).to(device)
-        n = len(Xt)
-        n_valid = self._n_valid_rows(n)
-        order = torch.randperm(n, generator=generator).to(device)
-        X_valid, X_train = Xt[order[:n_valid]], Xt[order[n_valid:]]
-        vae.to(device)
-        return vae, X_train, X_valid if n_valid else None, Xt, generator, scaler, n_valid
-
-    def _n_valid_rows(self, n: int) -> int:
-        """Validation rows of a class of ``n`` rows: the VAEs' rule."""
-        return n_validation_rows(n, self.validation_fraction)
-
-    @staticmethod
-    def _scale_rows(X_part: np.ndarray, vae: VAE, name: str):
-        """float32 rows as ``vae`` trains on them, and the Gaussian ``(mean, scale)`` or None."""
-        # C order: a DataFrame's column-major values would change the rounding.
-        data = np.ascontiguousarray(X_part, dtype=np.float32)
-        if vae.likelihood == "gaussian":
-            mean = data.mean(axis=0)
-            scale = data.std(axis=0)
-            scale[scale < 1e-8] = 1.0
-            return (data - mean) / scale, (mean, scale)
-        if data.min() < 0 or data.max() > 1:
-            raise ValueError(
-                "A VAE with a bernoulli likelihood needs data in [0, 1]; "
-                f"{name} spans [{data.min():.4g}, {data.max():.4g}]."
-            )
-        return data, None
-
-    @staticmethod
-    def _encode_and_release(vae: VAE, Xt: torch.Tensor) -> np.ndarray:
-        """Codes of ``Xt`` (for the latent sampler); moves ``vae`` to the CPU."""
-        with torch.inference_mode():
-            codes, _ = vae.encode(Xt)
-        vae.cpu()
-        return codes.cpu().numpy()
+    def _draw(self, n_samples: int, label, rng) -> np.ndarray:
+        """``n_samples`` rows from the class's generation strategy, in the data's units."""
+        if n_samples == 0:  # draws nothing, so the generator's stream is untouched
+            return np.empty((0, self.n_features_in_), dtype=np.float32)
+        out = self.generation_[label].generate(n_samples, rng)
+        if label in self.scalers_:
+            mean, scale = self.scalers_[label]
+            out = out * scale + mean
+        return out.astype(np.float32, copy=False)
 
 
 #: The parameters that shape the trained VAEs: with the rows, the classes to
@@ -1058,13 +524,8 @@ _TRAINING_PARAMS = (
     "lr",
     "batch_size",
     "precision",
-    "batched",
     "validation_fraction",
-    "pretrain",
-    "conditional",
-    "latent_sampler",
 )
-_TRAINED = ("vaes_", "histories_", "scalers_", "latent_samplers_", "pretrain_history_")
 
 
 def _train_vaes(
@@ -1076,22 +537,97 @@ def _train_vaes(
     device: torch.device,
     rng_state: tuple,
     *,
-    decode_temperature: float = 1.0,
     verbose: int = 0,
 ) -> tuple[dict, tuple]:
-    """Train a :class:`VAEOversampler`'s VAEs; its fitted attributes and the stream's state.
+    """Train the VAEs of every class to generate for; the stream's state after.
 
-    A module-level function of plain arguments, so that ``joblib.Memory`` can
-    hash a call and cache its result.
+    Returns ``{label: (vae, result, rows, codes, scaler)}``, ``rows`` being the
+    class's rows in the VAE's units. A module-level function of plain
+    arguments, so that ``joblib.Memory`` can hash a call and cache its result.
     """
-    sampler = VAEOversampler(**params, decode_temperature=decode_temperature, verbose=verbose)
-    sampler.sampling_strategy_ = sampling_strategy
+    sampler = VAEOversampler(**params, verbose=verbose)
     sampler.image_shape_ = image_shape
-    sampler.classes_ = np.unique(y)
+    classes = np.unique(y)
     rng = np.random.RandomState()
     rng.set_state(rng_state)
-    sampler._train_all(X, y, rng, device)
-    return {name: getattr(sampler, name) for name in _TRAINED}, rng.get_state()
+    training = training_settings(sampler)
+    targets = [label for label in classes if sampling_strategy.get(label, 0)]
+    show = None
+    if verbose and verbose > 1:
+
+        def show(name, entry: dict) -> None:
+            print(f"[VAEOversampler] {name} {entry}")
+
+    fitted = {}
+    if sampler.vae == "conditional":
+        seed = int(rng.randint(2**31 - 1))
+        if targets:
+            index = np.searchsorted(classes, y)
+            model = fit_conditional_vae(
+                lambda: sampler._build_vae(X.shape[1], n_classes=len(classes)),
+                X,
+                index,
+                seed,
+                training,
+                device=device,
+                callback=None if show is None else (lambda e: show("conditional VAE", e)),
+            )
+            if verbose:
+                _print_fit(f"conditional VAE on {len(classes)} classes", model)
+            for label in targets:
+                k = int(np.searchsorted(classes, label))
+                members = index == k
+                fitted[label] = (
+                    model.vae.for_class(k),
+                    model.result,
+                    _in_vae_units(X[members], model.scaler),
+                    model.codes[members],
+                    model.scaler,
+                )
+        return fitted, rng.get_state()
+    # One seed per class, drawn for every class, so that a class's VAE does
+    # not depend on which other classes get one.
+    seeds = {label: int(rng.randint(2**31 - 1)) for label in classes}
+    seeds = {label: seed for label, seed in seeds.items() if sampling_strategy.get(label, 0)}
+    models = fit_class_vaes(
+        lambda: sampler._build_vae(X.shape[1]),
+        X,
+        y,
+        seeds,
+        training,
+        device=device,
+        callback=None if show is None else (lambda label, e: show(f"class {label!r}", e)),
+    )
+    for label, model in models.items():
+        if verbose:
+            _print_fit(f"class {plain_label(label)!r}", model)
+        fitted[label] = (
+            model.vae,
+            model.result,
+            _in_vae_units(X[y == label], model.scaler),
+            model.codes,
+            model.scaler,
+        )
+    return fitted, rng.get_state()
+
+
+def _in_vae_units(rows: np.ndarray, scaler) -> np.ndarray:
+    """``rows`` as the VAE sees them: standardised by ``scaler`` if there is one."""
+    rows = rows.astype(np.float32)
+    if scaler is None:
+        return rows
+    mean, scale = scaler
+    return (rows - mean) / scale
+
+
+def _print_fit(name: str, model) -> None:
+    """The ``verbose`` summary line of one VAE's training."""
+    result = model.result
+    print(
+        f"[VAEOversampler] {name}: {model.n_train} train / {model.n_valid} valid rows, "
+        f"{len(result.history)} epochs, {result.n_steps} steps, best loss "
+        f"{result.best_loss:.4g} at epoch {result.best_epoch} ({model.seconds:.1f}s)"
+    )
 
 
 def _in_cache(cached, args: tuple, kwargs: dict) -> bool:

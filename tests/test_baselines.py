@@ -9,18 +9,16 @@ import torch
 from skvae import CNNClassifier, RandomAffine
 from skvae.augment import Compose, ElasticDistortion
 from skvae.experiment.baselines import STRONG_AUGMENT_DEFAULTS, pixel_smote, strong_augment
-from skvae.experiment.grid import (
+from skvae.experiment.cells import Cell, cell_key, make_cells
+from skvae.experiment.conditions import (
     ALL_CONDITIONS,
     CONDITIONS,
     EXTRA_CONDITIONS,
-    Cell,
-    ExperimentConfig,
-    _cell_key,
-    make_cells,
     make_pipeline,
-    run_grid,
 )
+from skvae.experiment.config import ExperimentConfig
 from skvae.experiment.report import wilcoxon_tests
+from skvae.experiment.runner import run_grid
 
 TINY = ExperimentConfig(
     vae_params=dict(max_epochs=2, patience=1),
@@ -89,7 +87,7 @@ def test_extra_conditions_pipelines():
 
 def test_extra_conditions_have_their_own_cell_keys():
     params = TINY.resolved()
-    keys = {c: _cell_key(Cell("digits", 50, None, c, 0), params, 10) for c in ("AUG", "AUG+")}
+    keys = {c: cell_key(Cell("digits", 50, None, c, 0), params, 10) for c in ("AUG", "AUG+")}
     assert keys["AUG"].split("-")[-1] != keys["AUG+"].split("-")[-1]
 
 

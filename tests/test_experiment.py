@@ -14,21 +14,23 @@ import pytest
 from conftest import result_row
 
 from skvae import CNNClassifier, RandomAffine, VAEOversampler
-from skvae.experiment import grid
-from skvae.experiment.figures import load_cell_samples, mosaic, plot_generated
-from skvae.experiment.grid import (
+from skvae.experiment import runner
+from skvae.experiment.cells import Cell, cell_key, make_cells
+from skvae.experiment.conditions import (
+    ALL_CONDITIONS,
+    LATENT_FREE,
+    Condition,
+    get_condition,
+    make_pipeline,
+)
+from skvae.experiment.config import (
     CNN_DEFAULTS,
     SYNTHETIC_DEFAULTS,
     VAE_DEFAULTS,
-    Cell,
     ExperimentConfig,
-    load_dataset,
-    make_cells,
-    make_cv,
-    make_pipeline,
-    run_grid,
-    write_results,
 )
+from skvae.experiment.data import load_dataset, make_cv
+from skvae.experiment.figures import load_cell_samples, mosaic, plot_generated
 from skvae.experiment.paper import PAPER_F1, paper_value
 from skvae.experiment.report import (
     paired_differences,
@@ -39,6 +41,8 @@ from skvae.experiment.report import (
     table3_markdown,
     wilcoxon_tests,
 )
+from skvae.experiment.runner import run_grid
+from skvae.experiment.store import write_results
 
 #: A results.csv row of a digits run (500 test images).
 _row = partial(result_row, n_test=500)
@@ -147,15 +151,44 @@ def test_make_cv_mnist_uses_the_official_split():
     assert np.all(np.bincount(data.target[train]) == 5)
 
 
+def test_cell_key_is_pinned():
+    # Committed result folders (docs/results/, benchmarks/results/) are keyed by
+    # cell_key and runs resume from it: this value, computed with the key's code
+    # as of db03d54 (in grid.py), must not change unless a cell's computation does.
+    params = {
+        "vae": dict(augment_size=1.0, max_epochs=200, patience=20, device="cpu"),
+        "cnn": dict(max_epochs=100, min_steps=1000, module__channels=(32, 64, 64, 64), verbose=0),
+        "augment": dict(degrees=20.0, width_shift=0.2, height_shift=0.2),
+        "synthetic": dict(form="nested", synthetic_weight=0.5, synthetic_refresh=True),
+    }
+    key = cell_key(Cell("digits", 50, 2, "AUG+VAE", 0), params, 50)
+    assert key == "digits-n50-AUG_VAE-z2-s0-94bbf55e38"
+
+
+def test_every_registered_condition_builds_what_its_entry_says():
+    for name in ALL_CONDITIONS:
+        condition = get_condition(name)
+        latent = 2 if condition.uses_latent else None
+        cnn = make_pipeline(name, latent, synthetic_params={"form": "nested"})["cnn"]
+        assert (cnn.augment is not None) == (condition.augment is not None)
+        assert (cnn.oversampler is not None) == condition.uses_generated
+        assert isinstance(cnn.oversampler, VAEOversampler) == condition.uses_latent
+        assert (name in LATENT_FREE) == (not condition.uses_latent)
+    with pytest.raises(ValueError, match="Unknown condition 'MIXUP'"):
+        get_condition("MIXUP")
+    with pytest.raises(ValueError, match="generator must be one of"):
+        Condition("MIXUP", "extra", generator="mixup")
+
+
 def test_cell_key_depends_only_on_what_the_cell_uses():
     cnn_cell, vae_cell = Cell("digits", 20, None, "CNN", 0), Cell("digits", 20, 2, "VAE", 0)
     base = ExperimentConfig().resolved()
     other_vae = ExperimentConfig(vae_params=dict(max_epochs=3)).resolved()
     other_device = ExperimentConfig(cnn_params=dict(device="cpu", verbose=0)).resolved()
-    assert grid._cell_key(cnn_cell, base, 50) == grid._cell_key(cnn_cell, other_vae, 50)
-    assert grid._cell_key(vae_cell, base, 50) != grid._cell_key(vae_cell, other_vae, 50)
-    assert grid._cell_key(vae_cell, base, 50) == grid._cell_key(vae_cell, other_device, 50)
-    assert grid._cell_key(cnn_cell, base, 50) != grid._cell_key(cnn_cell, base, 40)
+    assert cell_key(cnn_cell, base, 50) == cell_key(cnn_cell, other_vae, 50)
+    assert cell_key(vae_cell, base, 50) != cell_key(vae_cell, other_vae, 50)
+    assert cell_key(vae_cell, base, 50) == cell_key(vae_cell, other_device, 50)
+    assert cell_key(cnn_cell, base, 50) != cell_key(cnn_cell, base, 40)
 
 
 # ---------------------------------------------------------------- runner
@@ -293,14 +326,14 @@ def test_shared_vae_fits_train_once_and_change_no_result(tmp_path, count_vae_tra
 
 
 def test_a_failing_cell_is_reported_and_not_saved(tmp_path, monkeypatch):
-    run_cell = grid.run_cell
+    run_cell = runner.run_cell
 
     def vae_cells_fail(cell, *args, **kwargs):
         if cell.condition == "VAE":
             raise RuntimeError("the VAE diverged")
         return run_cell(cell, *args, **kwargs)
 
-    monkeypatch.setattr(grid, "run_cell", vae_cells_fail)
+    monkeypatch.setattr(runner, "run_cell", vae_cells_fail)
     cells = make_cells("digits", [20], [2], ["CNN", "VAE"], seeds=1)
     with pytest.warns(RuntimeWarning, match="failed"):
         run = run_grid(cells, tmp_path, TINY, progress=False)

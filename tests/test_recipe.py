@@ -12,7 +12,7 @@ import skvae.classifier
 from skvae import CNNClassifier, VAEOversampler
 from skvae.datasets import load_digits
 from skvae.experiment import CONDITIONS, Cell, ExperimentConfig, run_cell
-from skvae.experiment.grid import load_dataset, make_cv
+from skvae.experiment.data import load_dataset, make_cv
 from skvae.nn import PaperCNN
 
 TINY = dict(module__channels=(4, 4, 4, 4), module__hidden=8, random_state=0)

@@ -6,7 +6,8 @@ import time
 import pytest
 
 from skvae.experiment._shared_fits import SharedFits
-from skvae.experiment.grid import Cell, _share_vae_fits
+from skvae.experiment.cells import Cell
+from skvae.experiment.runner import _share_vae_fits
 
 
 def _counting(calls):

@@ -11,17 +11,14 @@ from skvae import RandomAffine, RandomFlip
 from skvae.augment import Compose
 from skvae.cli import main
 from skvae.experiment.baselines import AUGMENT_LEVELS, augment_at_level
-from skvae.experiment.grid import (
-    AUGMENT_DEFAULTS,
+from skvae.experiment.cells import Cell, cell_inputs, cell_key, make_cells
+from skvae.experiment.conditions import (
     LATENT_FREE,
     STRENGTH_CONDITIONS,
-    Cell,
-    ExperimentConfig,
-    _cell_key,
     augment_level,
-    make_cells,
     make_pipeline,
 )
+from skvae.experiment.config import AUGMENT_DEFAULTS, ExperimentConfig
 from skvae.experiment.report import plot_augment_strength, wilcoxon_tests, write_reports
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -74,14 +71,12 @@ def test_strength_conditions_are_latent_free_cnn_pipelines():
 def test_each_level_has_its_own_cell_key_and_aug_keeps_its_key():
     params = ExperimentConfig().resolved()
     keys = {
-        c: _cell_key(Cell("mnist", 50, None, c, 0), params, 700)
+        c: cell_key(Cell("mnist", 50, None, c, 0), params, 700)
         for c in ("AUG", *STRENGTH_CONDITIONS)
     }
     assert len({k.split("-")[-1] for k in keys.values()}) == 5
     # AUG's key is the one the committed MNIST cells were stored under.
-    from skvae.experiment.grid import _cell_inputs
-
-    assert "augment_level" not in _cell_inputs(Cell("mnist", 50, None, "AUG", 0), params, 700)
+    assert "augment_level" not in cell_inputs(Cell("mnist", 50, None, "AUG", 0), params, 700)
 
 
 def _strength_rows() -> list[dict]:

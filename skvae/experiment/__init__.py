@@ -2,10 +2,22 @@
 
 Modules
 -------
-grid
-    Conditions as imbalanced-learn pipelines, cells, the resumable joblib runner
-    and the tunable defaults (:data:`~skvae.experiment.grid.VAE_DEFAULTS`,
-    :data:`~skvae.experiment.grid.CNN_DEFAULTS`).
+config
+    The tunable defaults (:data:`~skvae.experiment.config.VAE_DEFAULTS`,
+    :data:`~skvae.experiment.config.CNN_DEFAULTS`, ...), each data set's default
+    grid and a run's overrides (:class:`~skvae.experiment.config.ExperimentConfig`).
+conditions
+    The registry of conditions, each built as an imbalanced-learn pipeline.
+data
+    The data sets, their fixed test subsets and a cell's one-split ``cv``.
+cells
+    Cells, the unit of work, and the key a finished cell is stored under.
+store
+    Finished cells on disk, written atomically; ``results.csv``.
+runner
+    The resumable joblib runner (``loky`` or ``dask``).
+baselines
+    SMOTE on pixels, the strong augmentation and the augmentation levels.
 report
     ``results.csv`` -> Table 2, the Wilcoxon Table 3 and the F1-vs-size plot.
 figures
@@ -24,25 +36,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .figures import load_cell_samples, plot_generated
-from .grid import (
-    ALL_CONDITIONS,
+from .cells import Cell, make_cells
+from .conditions import ALL_CONDITIONS, CONDITIONS, make_pipeline
+from .config import (
     AUGMENT_DEFAULTS,
     CNN_DEFAULTS,
-    CONDITIONS,
     DEFAULT_GRIDS,
     SYNTHETIC_DEFAULTS,
     VAE_DEFAULTS,
-    Cell,
     ExperimentConfig,
-    GridRun,
-    make_cells,
-    make_pipeline,
-    run_cell,
-    run_grid,
-    write_results,
 )
+from .figures import load_cell_samples, plot_generated
 from .report import read_results, write_reports
+from .runner import GridRun, run_cell, run_grid
+from .store import write_results
 
 __all__ = [
     "ALL_CONDITIONS",
@@ -107,7 +114,7 @@ def reproduce(
     dataset : {"digits", "mnist"}, default="digits"
     sizes, latents, seeds : optional
         The grid; None takes the data set's
-        :data:`~skvae.experiment.grid.DEFAULT_GRIDS` entry, whose estimator
+        :data:`~skvae.experiment.config.DEFAULT_GRIDS` entry, whose estimator
         overrides (if any) always apply under those of ``config``.
         ``seeds=n`` means seeds ``0 .. n-1``.
     conditions : iterable of str, default=CONDITIONS
@@ -115,7 +122,7 @@ def reproduce(
     config : ExperimentConfig, optional
         Estimator overrides and data location.
     n_jobs, backend, scheduler, progress
-        See :func:`~skvae.experiment.grid.run_grid`.
+        See :func:`~skvae.experiment.runner.run_grid`.
 
     Returns
     -------

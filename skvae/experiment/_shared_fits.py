@@ -17,12 +17,13 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import joblib
+
+from .store import atomic_write
 
 try:  # POSIX; elsewhere two cells may both train, with the same result
     import fcntl
@@ -79,7 +80,8 @@ class _SharedCall:
                 result = joblib.load(data)
             else:
                 result = self.func(*args, **kwargs)
-                _dump(result, data)
+                # Atomically, so a reader never sees half an entry.
+                atomic_write(data, lambda f: joblib.dump(result, f))
             count = int(reads.read_text()) + 1 if reads.exists() else 1
             if count >= self.shared.readers:
                 data.unlink(missing_ok=True)
@@ -87,19 +89,6 @@ class _SharedCall:
             else:
                 reads.write_text(str(count))
         return result
-
-
-def _dump(value: Any, path: Path) -> None:
-    """``joblib.dump`` through a temporary file, so a reader never sees half an entry."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        joblib.dump(value, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager

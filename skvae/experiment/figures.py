@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from .store import cell_paths
+
 __all__ = [
     "error_bar_note",
     "figure_panels",
@@ -137,7 +139,7 @@ def load_cell_samples(
             int(row["seed"]),
             _VAE_CONDITIONS.index(row["condition"]),
         )
-        path = out_dir / "cells" / f"{row['key']}.samples.npz"
+        _, path = cell_paths(out_dir, row["key"])
         if path.exists():
             candidates.setdefault(latent, []).append((rank, path, row))
     samples = {}

@@ -5,7 +5,7 @@ seed), a condition with a VAE entering with its mean over latent sizes, and
 every row says how many pairs it has and the smallest p-value they allow.
 
 Rows are plain dicts with the columns of
-:data:`skvae.experiment.grid.RESULT_COLUMNS` (``latent`` is None for the
+:data:`skvae.experiment.store.RESULT_COLUMNS` (``latent`` is None for the
 conditions without a VAE), so nothing here needs pandas.
 """
 
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .conditions import ALL_CONDITIONS, LATENT_FREE, STRENGTH_CONDITIONS, augment_level
 from .figures import error_bar_note, figure_panels, save_figure
-from .grid import ALL_CONDITIONS, LATENT_FREE, STRENGTH_CONDITIONS, augment_level
 from .paper import PAPER_F1, REFERENCE, paper_value
 
 __all__ = [

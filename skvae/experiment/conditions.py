@@ -1,0 +1,298 @@
+"""The experiment's conditions: ONE registry, each condition built as a pipeline.
+
+A condition is what its pipeline adds to the paper's CNN: an augmentation, a
+source of generated rows, or both. :data:`REGISTRY` holds one
+:class:`Condition` per name, in the order of the reports; every list of
+conditions (:data:`CONDITIONS`, :data:`LATENT_FREE`, ...) is read from it and
+:func:`make_pipeline` builds from its flags, so a new condition is one entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from imblearn.pipeline import Pipeline
+
+from ..augment import RandomAffine
+from ..classifier import CNNClassifier
+from ..oversampler import VAEOversampler
+from .baselines import AUGMENT_LEVELS, augment_at_level, pixel_smote, strong_augment
+from .config import AUGMENT_DEFAULTS, CNN_DEFAULTS, SYNTHETIC_DEFAULTS, VAE_DEFAULTS
+
+__all__ = [
+    "ALL_CONDITIONS",
+    "CONDITIONS",
+    "EXTRA_CONDITIONS",
+    "LATENT_FREE",
+    "REGISTRY",
+    "STRENGTH_CONDITIONS",
+    "Condition",
+    "augment_level",
+    "get_condition",
+    "make_pipeline",
+]
+
+_GROUPS = ("paper", "extra", "strength")
+_AUGMENTS = (None, "affine", "strong", "level")
+_GENERATORS = (None, "vae", "smote")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition: a name and what its pipeline adds to the plain CNN.
+
+    Parameters
+    ----------
+    name : str
+        As written in ``results.csv`` and the reports, e.g. ``"AUG+VAE"``.
+    group : {"paper", "extra", "strength"}
+        Which list has it: the paper's :data:`CONDITIONS`, the baselines
+        beyond it (:data:`EXTRA_CONDITIONS`) or the augmentation-strength
+        study (:data:`STRENGTH_CONDITIONS`).
+    augment : {"affine", "strong", "level"} or None, default=None
+        The CNN's augmentation: ``"affine"``, :class:`~skvae.RandomAffine`
+        with the run's :data:`~skvae.experiment.config.AUGMENT_DEFAULTS` and
+        overrides; ``"strong"``,
+        :func:`~skvae.experiment.baselines.strong_augment`; ``"level"``,
+        :func:`~skvae.experiment.baselines.augment_at_level` at ``level``;
+        None, none.
+    level : int or None, default=None
+        The condition's level in the augmentation-strength study
+        (:func:`augment_level`): 0 for the paper's AUG, ``k`` for ``"AUG@k"``;
+        None outside the study.
+    generator : {"vae", "smote"} or None, default=None
+        Where the generated rows come from: class-VAEs of a
+        :class:`~skvae.VAEOversampler` (the condition then takes a latent
+        size), :func:`~skvae.experiment.baselines.pixel_smote`, or none.
+    """
+
+    name: str
+    group: str
+    augment: str | None = None
+    level: int | None = None
+    generator: str | None = None
+
+    def __post_init__(self) -> None:
+        for attr, allowed in (
+            ("group", _GROUPS),
+            ("augment", _AUGMENTS),
+            ("generator", _GENERATORS),
+        ):
+            if getattr(self, attr) not in allowed:
+                raise ValueError(f"{attr} must be one of {allowed}, got {getattr(self, attr)!r}.")
+        if self.augment == "level" and self.level is None:
+            raise ValueError(f"Condition {self.name!r} augments at a level: give its level.")
+
+    @property
+    def uses_latent(self) -> bool:
+        """Whether the condition trains VAEs, so takes a latent size."""
+        return self.generator == "vae"
+
+    @property
+    def uses_generated(self) -> bool:
+        """Whether the CNN trains on generated rows besides the real ones."""
+        return self.generator is not None
+
+    def make_augment(self, augment_params: Mapping[str, Any] | None = None):
+        """The CNN's augmentation, or None.
+
+        Parameters
+        ----------
+        augment_params : mapping, optional
+            Overrides of :data:`~skvae.experiment.config.AUGMENT_DEFAULTS`;
+            only the ``"affine"`` augmentation reads them.
+
+        Returns
+        -------
+        RandomAffine, Compose or None
+        """
+        if self.augment == "affine":
+            return RandomAffine(**{**AUGMENT_DEFAULTS, **(augment_params or {})})
+        if self.augment == "strong":
+            return strong_augment()
+        if self.augment == "level":
+            return augment_at_level(self.level)
+        return None
+
+
+#: Every condition by name, in the order of the reports. The paper's four;
+#: the baselines beyond it (:mod:`skvae.experiment.baselines`): SMOTE on
+#: pixels, the strong augmentation AUG+ and AUG+ with VAE images; then
+#: ``"AUG@k"``, AUG at level ``k`` of
+#: :data:`~skvae.experiment.baselines.AUGMENT_LEVELS`.
+REGISTRY: dict[str, Condition] = {
+    c.name: c
+    for c in (
+        Condition("CNN", "paper"),
+        Condition("AUG", "paper", augment="affine", level=0),
+        Condition("VAE", "paper", generator="vae"),
+        Condition("AUG+VAE", "paper", augment="affine", generator="vae"),
+        Condition("SMOTE", "extra", generator="smote"),
+        Condition("AUG+", "extra", augment="strong"),
+        Condition("AUG++VAE", "extra", augment="strong", generator="vae"),
+        *(
+            Condition(f"AUG@{k}", "strength", augment="level", level=k)
+            for k in range(1, len(AUGMENT_LEVELS))
+        ),
+    )
+}
+
+
+def _names(group: str) -> tuple[str, ...]:
+    return tuple(name for name, c in REGISTRY.items() if c.group == group)
+
+
+#: The experiment's conditions, in the order of the reports.
+CONDITIONS: tuple[str, ...] = _names("paper")
+
+#: Baselines beyond the paper (:mod:`skvae.experiment.baselines`), run on
+#: request: SMOTE on pixels, the strong augmentation AUG+ and AUG+ with VAE images.
+EXTRA_CONDITIONS: tuple[str, ...] = _names("extra")
+
+#: The augmentation-strength study (the paper's Figure 3): ``"AUG@k"`` is AUG
+#: at level ``k`` of :data:`~skvae.experiment.baselines.AUGMENT_LEVELS`, from
+#: less expert (1) to every transformation (4); level 0 is ``"AUG"`` itself.
+STRENGTH_CONDITIONS: tuple[str, ...] = _names("strength")
+
+#: Every condition a cell may have, in the order of the reports.
+ALL_CONDITIONS: tuple[str, ...] = CONDITIONS + EXTRA_CONDITIONS + STRENGTH_CONDITIONS
+
+#: Conditions without a VAE: run once per (size, seed), latent recorded as NA.
+LATENT_FREE: frozenset[str] = frozenset(n for n, c in REGISTRY.items() if not c.uses_latent)
+
+
+def get_condition(name: str) -> Condition:
+    """The registered condition called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`ALL_CONDITIONS`.
+
+    Returns
+    -------
+    Condition
+
+    Raises
+    ------
+    ValueError
+        If no condition has that name.
+
+    Examples
+    --------
+    >>> get_condition("AUG++VAE")
+    Condition(name='AUG++VAE', group='extra', augment='strong', level=None, generator='vae')
+    """
+    if name not in ALL_CONDITIONS:
+        raise ValueError(f"Unknown condition {name!r}; use one of {list(ALL_CONDITIONS)}.")
+    return REGISTRY[name]
+
+
+def augment_level(condition: str) -> int | None:
+    """Augmentation level of a condition: 0 for AUG, ``k`` for ``"AUG@k"``, else None.
+
+    Examples
+    --------
+    >>> augment_level("AUG@3"), augment_level("AUG"), augment_level("VAE")
+    (3, 0, None)
+    """
+    return get_condition(condition).level if condition in ALL_CONDITIONS else None
+
+
+def make_pipeline(
+    condition: str,
+    latent: int | None = None,
+    *,
+    random_state: int | None = None,
+    image_shape: tuple[int, ...] | None = None,
+    vae_params: Mapping[str, Any] | None = None,
+    cnn_params: Mapping[str, Any] | None = None,
+    augment_params: Mapping[str, Any] | None = None,
+    synthetic_params: Mapping[str, Any] | None = None,
+) -> Pipeline:
+    """Build a condition's imbalanced-learn pipeline from its :data:`REGISTRY` entry.
+
+    - ``"CNN"``: ``CNNClassifier``;
+    - ``"AUG"``: ``CNNClassifier(augment=RandomAffine(...))``;
+    - ``"VAE"``: ``CNNClassifier(oversampler=VAEOversampler(latent))``, or with
+      ``synthetic_params={"form": "pipeline"}`` the two steps
+      ``VAEOversampler(latent)`` then ``CNNClassifier``;
+    - ``"AUG+VAE"``: the same with augmentation, which then applies to real
+      and generated images alike;
+    - beyond the paper (:data:`EXTRA_CONDITIONS`): ``"SMOTE"``, the VAE
+      condition with :func:`~skvae.experiment.baselines.pixel_smote` in place
+      of the VAEs (a fixed set of generated rows); ``"AUG+"`` and
+      ``"AUG++VAE"``, AUG and AUG+VAE with
+      :func:`~skvae.experiment.baselines.strong_augment`; ``"AUG@k"``
+      (:data:`STRENGTH_CONDITIONS`), AUG at strength ``k`` of
+      :func:`~skvae.experiment.baselines.augment_at_level`.
+
+    Parameters
+    ----------
+    condition : str
+        One of :data:`ALL_CONDITIONS`.
+    latent : int, optional
+        Latent size; required by the VAE conditions, ignored otherwise.
+    random_state : int, optional
+        Seeds both estimators.
+    image_shape : tuple of int, optional
+        ``(C, H, W)`` of the images; None lets the estimators infer it.
+    vae_params, cnn_params, augment_params, synthetic_params : mapping, optional
+        Overrides of :data:`~skvae.experiment.config.VAE_DEFAULTS`,
+        :data:`~skvae.experiment.config.CNN_DEFAULTS`,
+        :data:`~skvae.experiment.config.AUGMENT_DEFAULTS` and
+        :data:`~skvae.experiment.config.SYNTHETIC_DEFAULTS`.
+
+    Returns
+    -------
+    imblearn.pipeline.Pipeline
+        A ``("cnn", ...)`` step, preceded by ``("vae", ...)`` (or
+        ``("smote", ...)``) in the pipeline form.
+
+    Examples
+    --------
+    >>> pipe = make_pipeline("AUG+VAE", latent=2, random_state=0)
+    >>> [name for name, _ in pipe.steps], pipe["cnn"].oversampler.latent
+    (['cnn'], 2)
+    >>> pipe = make_pipeline("VAE", 2, synthetic_params={"form": "pipeline"})
+    >>> [name for name, _ in pipe.steps]
+    ['vae', 'cnn']
+    """
+    spec = get_condition(condition)
+    augment = spec.make_augment(augment_params)
+    cnn_kwargs = {**CNN_DEFAULTS, **(cnn_params or {})}
+    if not spec.uses_generated:
+        cnn = CNNClassifier(
+            image_shape=image_shape, augment=augment, random_state=random_state, **cnn_kwargs
+        )
+        return Pipeline([("cnn", cnn)])
+    synthetic = {**SYNTHETIC_DEFAULTS, **(synthetic_params or {})}
+    form = synthetic.pop("form")
+    if spec.generator == "smote":
+        name, sampler = "smote", pixel_smote(random_state=random_state)
+        synthetic["synthetic_refresh"] = False  # SMOTE has no sample() to draw afresh
+    else:
+        if latent is None:
+            raise ValueError(f"Condition {condition!r} needs a latent size.")
+        vae_kwargs = {**VAE_DEFAULTS, **(vae_params or {})}
+        vae_kwargs.setdefault("image_shape", "auto" if image_shape is None else image_shape)
+        name = "vae"
+        sampler = VAEOversampler(int(latent), random_state=random_state, **vae_kwargs)
+    if form == "pipeline":
+        cnn = CNNClassifier(
+            image_shape=image_shape, augment=augment, random_state=random_state, **cnn_kwargs
+        )
+        return Pipeline([(name, sampler), ("cnn", cnn)])
+    if form != "nested":
+        raise ValueError(f"synthetic form must be 'nested' or 'pipeline', got {form!r}.")
+    cnn = CNNClassifier(
+        image_shape=image_shape,
+        augment=augment,
+        random_state=random_state,
+        oversampler=sampler,
+        **synthetic,
+        **cnn_kwargs,
+    )
+    return Pipeline([("cnn", cnn)])

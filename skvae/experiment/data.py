@@ -1,0 +1,103 @@
+"""The experiment's data sets: which ones, their fixed test subset and a cell's split.
+
+A cell trains on a balanced training subset drawn by its seed and is scored
+on a test subset that is the same for every seed, size and condition
+(:data:`TEST_SUBSET_SEED`); :func:`make_cv` builds that one split as a
+scikit-learn ``cv``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..datasets import load_digits, load_mnist
+from ..model_selection import BalancedSubsetSplit
+
+__all__ = ["DATASETS", "TEST_SUBSET_SEED", "load_dataset", "make_cv"]
+
+
+@dataclass(frozen=True)
+class _DatasetSpec:
+    test_size_per_class: int
+    description: str
+
+
+#: Supported data sets and their fixed test subset size per class.
+DATASETS: dict[str, _DatasetSpec] = {
+    "digits": _DatasetSpec(50, "scikit-learn's 8x8 digits, test subset drawn from all images"),
+    "mnist": _DatasetSpec(
+        700,
+        "MNIST, training subsets from the official training set, test subset from "
+        "the official test set (as the paper)",
+    ),
+}
+
+#: Seed of the test subset, the same for every seed and size.
+TEST_SUBSET_SEED = 2019
+
+
+@functools.lru_cache(maxsize=4)
+def load_dataset(name: str, data_home: str | None = None):
+    """Load a data set of :data:`DATASETS` as a Bunch with a ``test_mask``.
+
+    Cached per process, so a worker loads MNIST once for all its cells.
+
+    Parameters
+    ----------
+    name : {"digits", "mnist"}
+    data_home : str, optional
+        Folder of the MNIST files.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``data``, ``target``, ``image_shape`` and ``test_mask`` (the official
+        test set of MNIST; None for digits, whose test subset is drawn from
+        all images).
+    """
+    if name == "digits":
+        bunch = load_digits()
+        bunch.test_mask = None
+    elif name == "mnist":
+        bunch = load_mnist(data_home, subset="all")
+        bunch.test_mask = bunch.is_test
+    else:
+        raise ValueError(f"Unknown dataset {name!r}; use one of {sorted(DATASETS)}.")
+    return bunch
+
+
+def make_cv(
+    size: int,
+    seed: int,
+    *,
+    test_size_per_class: int,
+    test_mask: np.ndarray | None = None,
+) -> BalancedSubsetSplit:
+    """The one-split ``cv`` of a cell: training subset ``seed``, fixed test subset.
+
+    Parameters
+    ----------
+    size : int
+        Training images, balanced over the classes.
+    seed : int
+        Picks the training subset; the same for every condition.
+    test_size_per_class : int
+        Test images per class; the test subset is the same for every seed.
+    test_mask : ndarray of bool, optional
+        Pool of the test subset (e.g. MNIST's official test set).
+
+    Returns
+    -------
+    BalancedSubsetSplit
+    """
+    return BalancedSubsetSplit(
+        n_splits=1,
+        train_size=int(size),
+        test_size_per_class=int(test_size_per_class),
+        test_mask=test_mask,
+        random_state=int(seed),
+        test_random_state=TEST_SUBSET_SEED,
+    )
