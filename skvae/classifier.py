@@ -32,10 +32,11 @@ from ._utils import (
     resolve_image_shape,
     square_side,
 )
-from .callbacks import MONITORS, CosineOverFit, RestoreBestEarlyStopping
+from .callbacks import CosineOverFit, RestoreBestEarlyStopping
 from .nn import PaperCNN
 from .nn.early_stopping import n_validation_rows
 from .nn.seeds import make_generator, seeded_torch
+from .synthetic import as_synthetic_rows
 
 
 @contextlib.contextmanager
@@ -163,10 +164,6 @@ class CNNClassifier(NeuralNetClassifier):
         weights also come from an epoch that ended after ``min_steps`` updates:
         on a handful of validation images the loss is often lowest after a few
         epochs, and restoring those weights undoes most of the training.
-    monitor : {"valid_loss", "valid_acc"}, default="valid_loss"
-        Validation score that picks the epoch to restore and drives patience:
-        the lowest loss (the paper), or the highest accuracy with ties broken by
-        the lower loss. Each epoch's ``valid_acc`` is in ``history_`` either way.
     validation_fraction : float, default=0.2
         Share of each class held out for early stopping, stratified and drawn
         with ``random_state``. Every class with at least 2 rows gives at least
@@ -191,44 +188,16 @@ class CNNClassifier(NeuralNetClassifier):
         augmentation (and ``oversampler`` when its own ``random_state`` is
         None). The same value gives the same model on CPU; global RNG state is
         left untouched.
-    oversampler : sampler or None, default=None
-        Generated training rows, e.g. :class:`skvae.VAEOversampler`: a clone is
-        fitted with ``fit_resample`` on the rows given to ``fit`` (all of them,
-        as a pipeline step would, or the training split only: see
-        ``oversample_validation``), and the rows it adds are
-        joined to the training split only, so the validation rows that drive
-        early stopping stay real. Unlike a ``Pipeline`` step, this lets the loss
-        weigh generated rows apart (``synthetic_weight``) and draw fresh ones each
-        epoch (``synthetic_refresh``). The sampler must return the original rows
-        first, as imbalanced-learn's over-samplers do.
-    oversample_validation : bool, default=True
-        Fit the ``oversampler`` on all rows, validation rows included (as a
-        pipeline step would). False fits it on the training split only, so that
-        no generated row derives from a validation image and the validation
-        loss judges the network on images it has not seen in any form; the
-        sampler then has fewer images per class.
-    synthetic_weight : float, default=1.0
-        Loss weight of a generated row relative to a real one (the loss is the
-        weighted mean over the batch). Below 1, real rows dominate however many
-        rows are generated.
-    synthetic_refresh : bool, default=False
-        Replace the generated rows with fresh ones at each epoch (same number per
-        class), via the fitted sampler's ``sample(n, class, random_state)``; the
-        authors' code also fed new generated images every epoch. False keeps
-        one fixed set, as a pipeline does.
-    scale_min_steps : bool, default=False
-        With an ``oversampler``, multiply ``min_steps`` by
-        ``(training rows + generated rows) / training rows``, so that generated
-        rows add updates instead of taking them from the real rows: the network
-        passes over its real training rows as often as it would without them.
-        False counts every update against ``min_steps``, so one generated row
-        per real one halves how often each real row is seen.
-    synthetic_steps : int or None, default=None
-        With an ``oversampler``, a curriculum: generated rows take part only in
-        the epochs that begin before this many updates; later epochs train on
-        the real rows alone. With ``synthetic_steps <= min_steps`` the restored
-        weights were last tuned on real images only. None keeps the generated
-        rows throughout. The epoch budget counts the shorter real-only epochs.
+    oversampler : sampler, SyntheticRows or None, default=None
+        Generated training rows, e.g. from :class:`skvae.VAEOversampler`: a
+        clone is fitted with ``fit_resample`` on the rows given to ``fit`` (all
+        of them, as a pipeline step would), and the rows it adds are joined to
+        the training split only, so the validation rows that drive early
+        stopping stay real. The sampler must return the original rows first, as
+        imbalanced-learn's over-samplers do. A
+        :class:`~skvae.synthetic.SyntheticRows` wrapping the sampler also sets
+        the loss weight of generated rows and draws fresh ones each epoch,
+        which a ``Pipeline`` step cannot.
     verbose : int, default=0
         skorch's per-epoch log when > 0.
     **kwargs
@@ -250,13 +219,11 @@ class CNNClassifier(NeuralNetClassifier):
     n_updates_planned_ : int or None
         Optimiser updates the last ``fit`` planned with ``updates`` set (whole
         epochs), else None.
-    min_steps_ : int
-        The ``min_steps`` of the last ``fit``: ``min_steps``, or more with
-        ``scale_min_steps``.
     validation_indices_ : ndarray
         Rows of the last ``fit``'s ``X`` held out for early stopping.
     oversampler_ : sampler
-        The fitted clone of ``oversampler`` (only with an ``oversampler``).
+        The fitted clone of the sampler of ``oversampler`` (only with an
+        ``oversampler``).
     n_synthetic_ : ndarray of shape (n_classes,)
         Generated training rows per class in each epoch (only with an
         ``oversampler``).
@@ -265,6 +232,11 @@ class CNNClassifier(NeuralNetClassifier):
 
     Notes
     -----
+    Early stopping is the ``"early_stopping"`` callback,
+    :class:`~skvae.callbacks.RestoreBestEarlyStopping`; its other settings are
+    reached as ``callbacks__early_stopping__monitor="valid_acc"`` (rank epochs by
+    validation accuracy instead of loss).
+
     Ctrl-C during ``fit`` stops training and raises ``KeyboardInterrupt``
     (after the best epoch so far is restored). Plain skorch would return from
     ``fit`` with the half-trained network, so a grid search or
@@ -288,7 +260,6 @@ class CNNClassifier(NeuralNetClassifier):
         "updates": [None, StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "min_steps": [Interval(Integral, 0, None, closed="left")],
-        "monitor": [StrOptions(set(MONITORS))],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -297,12 +268,7 @@ class CNNClassifier(NeuralNetClassifier):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "module": [type, nn.Module, HasMethods(["forward"]), callable],
-        "oversampler": [None, HasMethods(["fit_resample"])],
-        "synthetic_weight": [Interval(Real, 0, None, closed="left")],
-        "synthetic_refresh": ["boolean"],
-        "oversample_validation": ["boolean"],
-        "scale_min_steps": ["boolean"],
-        "synthetic_steps": [None, Interval(Integral, 1, None, closed="left")],
+        "oversampler": [None, HasMethods(["fit_resample"]), HasMethods(["fit_generate"])],
         "callbacks": [None, list, tuple],
     }
 
@@ -316,7 +282,6 @@ class CNNClassifier(NeuralNetClassifier):
         updates=None,
         patience: int = 10,
         min_steps: int = 0,
-        monitor: str = "valid_loss",
         validation_fraction: float = 0.2,
         batch_size: int = 32,
         lr: float = 1e-3,
@@ -326,11 +291,6 @@ class CNNClassifier(NeuralNetClassifier):
         precision: str = "fp32",
         random_state=None,
         oversampler=None,
-        synthetic_weight: float = 1.0,
-        synthetic_refresh: bool = False,
-        oversample_validation: bool = True,
-        scale_min_steps: bool = False,
-        synthetic_steps: int | None = None,
         verbose: int = 0,
         **kwargs,
     ) -> None:
@@ -351,16 +311,10 @@ class CNNClassifier(NeuralNetClassifier):
         self.updates = updates
         self.patience = patience
         self.min_steps = min_steps
-        self.monitor = monitor
         self.validation_fraction = validation_fraction
         self.precision = precision
         self.random_state = random_state
         self.oversampler = oversampler
-        self.synthetic_weight = synthetic_weight
-        self.synthetic_refresh = synthetic_refresh
-        self.oversample_validation = oversample_validation
-        self.scale_min_steps = scale_min_steps
-        self.synthetic_steps = synthetic_steps
 
     # skorch sets these public attributes in __init__; scikit-learn requires
     # __init__ to set parameters only, so they live under private names.
@@ -421,9 +375,7 @@ class CNNClassifier(NeuralNetClassifier):
             callbacks.append(
                 (
                     "early_stopping",
-                    RestoreBestEarlyStopping(
-                        patience=self.patience, min_steps=self.min_steps, monitor=self.monitor
-                    ),
+                    RestoreBestEarlyStopping(patience=self.patience, min_steps=self.min_steps),
                 )
             )
         return callbacks
@@ -501,10 +453,6 @@ class CNNClassifier(NeuralNetClassifier):
         with seeded_torch(seed):
             self.initialize()
         n_synthetic = self._fit_oversampler(Xt, y_encoded, seed)
-        self.min_steps_ = self._min_steps_for(y_encoded, n_synthetic)
-        early = dict(self.callbacks_).get("early_stopping")
-        if isinstance(early, RestoreBestEarlyStopping) and self.min_steps_ != self.min_steps:
-            early.min_steps = self.min_steps_  # scaled: epochs before it cannot be restored
         if self.updates is None:
             epochs, self.n_updates_planned_ = self._n_epochs_needed(y_encoded, n_synthetic), None
         else:
@@ -528,7 +476,7 @@ class CNNClassifier(NeuralNetClassifier):
             caller_name=type(self).__name__,
         )
 
-    def _check_settings(self, image_shape: tuple[int, ...], n_classes: int) -> None:
+    def check_settings(self, image_shape: tuple[int, ...], n_classes: int) -> None:
         """Raise on settings no ``fit`` could run with, before any training.
 
         Builds a clone's network and optimiser for images of ``image_shape``:
@@ -543,8 +491,10 @@ class CNNClassifier(NeuralNetClassifier):
         probe.image_shape_ = tuple(image_shape)
         probe._n_classes = int(n_classes)
         probe.initialize()
-        if probe.oversampler is not None:
-            check_sampler_settings(probe.oversampler)
+        mixing = as_synthetic_rows(probe.oversampler)
+        if mixing is not None:
+            mixing.check()
+            check_sampler_settings(mixing.sampler)
 
     def partial_fit(self, X, y, classes=None, **fit_params) -> CNNClassifier:
         """Continue training a fitted network on ``X, y`` (``fit`` if unfitted).
@@ -593,7 +543,6 @@ class CNNClassifier(NeuralNetClassifier):
         }
         self._synthetic_rng = np.random.RandomState(int(seeds[1]))
         self._synthetic_epoch = 0
-        self._n_updates = 0
         self._synthetic_live = getattr(self, "_synthetic", None) is not None
         try:
             with _noting_ctrl_c() as ctrl_c, seeded_torch(int(seeds[3])):
@@ -607,46 +556,20 @@ class CNNClassifier(NeuralNetClassifier):
             self.__dict__.pop("_synthetic", None)  # generated rows are not kept
 
     def _fit_oversampler(self, Xt: torch.Tensor, y_encoded: np.ndarray, seed: int) -> int:
-        """Fit a clone of ``oversampler`` on the real rows; keep the rows it adds."""
+        """Fit the ``oversampler``'s sampler on the real rows; keep the rows it adds."""
         self.__dict__.pop("_synthetic", None)
-        if self.oversampler is None:
+        self._mixing = as_synthetic_rows(self.oversampler)
+        if self._mixing is None:
             return 0
         if self.train_split is not None:
             raise ValueError(
                 "oversampler needs the built-in validation split (train_split=None), "
                 "so that generated rows never enter the validation rows."
             )
-        if self.synthetic_refresh and not hasattr(self.oversampler, "sample"):
-            raise ValueError(
-                "synthetic_refresh=True needs an oversampler with a "
-                "sample(n_samples, class_label, random_state) method, such as "
-                f"VAEOversampler; {type(self.oversampler).__name__} has none."
-            )
-        sampler = clone(self.oversampler)
-        if sampler.get_params().get("random_state", 0) is None:
-            sampler.set_params(random_state=seed)
         X_real = Xt.reshape(len(Xt), -1).cpu().numpy()
-        if not self.oversample_validation:
-            # The split get_split_datasets will make: same seed, same rows.
-            self._split_seed = int(_derived_seeds(seed)[0])
-            keep = np.ones(len(X_real), dtype=bool)
-            keep[self._validation_indices(y_encoded)] = False
-            X_real, y_encoded = X_real[keep], y_encoded[keep]
-        X_res, y_res = sampler.fit_resample(X_real, y_encoded)
-        X_res, y_res = np.asarray(X_res), np.asarray(y_res)
-        n = len(X_real)
-        if (
-            len(X_res) < n
-            or X_res.shape[1:] != X_real.shape[1:]
-            or not np.array_equal(np.asarray(X_res[:n], dtype=np.float32), X_real)
-            or not np.array_equal(y_res[:n], y_encoded)
-        ):
-            raise ValueError(
-                f"oversampler {type(sampler).__name__} must return the original rows "
-                "first, unchanged, then the rows it generates."
-            )
-        self.oversampler_ = sampler
-        X_new, y_new = X_res[n:], y_res[n:].astype(np.int64)
+        X_new, y_new = self._mixing.fit_generate(X_real, y_encoded, seed)
+        self.oversampler_ = self._mixing.sampler_
+        y_new = y_new.astype(np.int64)
         self.n_synthetic_ = np.bincount(y_new, minlength=self._n_classes)
         self._synthetic = (
             torch.as_tensor(X_new, dtype=torch.float32)
@@ -656,46 +579,23 @@ class CNNClassifier(NeuralNetClassifier):
         )
         return len(X_new)
 
-    def _refresh_synthetic(self, dataset: _TensorData) -> None:
-        """Overwrite the generated rows at the end of ``dataset`` with fresh ones."""
-        n_new = int(self.n_synthetic_.sum())
-        if n_new == 0:
-            return
-        parts = []
-        for label, count in enumerate(self.n_synthetic_):
-            if count:
-                parts.append(
-                    self.oversampler_.sample(int(count), label, random_state=self._synthetic_rng)
-                )
-        fresh = torch.as_tensor(np.concatenate(parts), dtype=torch.float32)
-        fresh = fresh.reshape(n_new, *self.image_shape_).to(self._device)
-        dataset.X[-n_new:] = fresh
-        dataset.y[-n_new:] = torch.as_tensor(
-            np.repeat(np.arange(self._n_classes), self.n_synthetic_)
-        ).to(self._device)
-
-    def _drop_synthetic(self, dataset: _TensorData) -> None:
-        """Cut the generated rows off the end of ``dataset``: real rows only from now."""
-        n_real = len(dataset) - int(self.n_synthetic_.sum())
-        dataset.X, dataset.y, dataset.weight = dataset.X[:n_real], dataset.y[:n_real], None
-        self._synthetic_live = False
-
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        if not (getattr(self, "_synthetic_live", False) and isinstance(dataset_train, _TensorData)):
+        live = getattr(self, "_synthetic_live", False) and isinstance(dataset_train, _TensorData)
+        if not (live and self._mixing.refresh):
             return
-        if self.synthetic_steps is not None and self._n_updates >= self.synthetic_steps:
-            self._drop_synthetic(dataset_train)
-            return
-        if self.synthetic_refresh:
-            if self._synthetic_epoch > 0:  # the first epoch uses fit_resample's rows
-                self._refresh_synthetic(dataset_train)
-            self._synthetic_epoch += 1
-
-    def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        super().on_batch_end(net, batch=batch, training=training, **kwargs)
-        if training:
-            self._n_updates += 1
+        if self._synthetic_epoch > 0:  # the first epoch uses fit_resample's rows
+            n_new = int(self.n_synthetic_.sum())
+            if n_new:
+                # Overwrite the generated rows at the end of the training split.
+                fresh = self._mixing.fresh(self.n_synthetic_, self._synthetic_rng)
+                dataset_train.X[-n_new:] = torch.as_tensor(fresh, dtype=torch.float32).reshape(
+                    n_new, *self.image_shape_
+                )
+                dataset_train.y[-n_new:] = torch.as_tensor(
+                    np.repeat(np.arange(self._n_classes), self.n_synthetic_)
+                ).to(self._device)
+        self._synthetic_epoch += 1
 
     def _n_train_real(self, y: np.ndarray) -> int:
         """Real training rows of a fit on labels ``y`` (all of them with a custom split)."""
@@ -703,13 +603,6 @@ class CNNClassifier(NeuralNetClassifier):
             return len(y)
         _, counts = np.unique(y, return_counts=True)
         return len(y) - sum(self._n_valid_of_class(int(n)) for n in counts)
-
-    def _min_steps_for(self, y: np.ndarray, n_synthetic: int) -> int:
-        """``min_steps``, scaled by the generated rows' share with ``scale_min_steps``."""
-        n_real = self._n_train_real(y)
-        if not (self.scale_min_steps and n_synthetic and n_real > 0):
-            return int(self.min_steps)
-        return math.ceil(self.min_steps * (n_real + n_synthetic) / n_real)
 
     def _update_budget(self, y: np.ndarray) -> int:
         """The updates of ``updates``: the int, or the ``"auto"`` rule on the real rows."""
@@ -725,22 +618,13 @@ class CNNClassifier(NeuralNetClassifier):
         self, y: np.ndarray, n_synthetic: int, n_updates: int
     ) -> tuple[int, int]:
         """Whole epochs that make at least ``n_updates`` updates, and the updates they make."""
-        n_real = self._n_train_real(y)
-        per_epoch = self._updates_per_epoch(n_real + n_synthetic)
-        if n_synthetic and self.synthetic_steps is not None:
-            # Epochs with generated rows until synthetic_steps, then real-only ones.
-            per_real_epoch = self._updates_per_epoch(n_real)
-            mixed = math.ceil(min(self.synthetic_steps, n_updates) / per_epoch)
-            left = max(0, n_updates - mixed * per_epoch)
-            real_only = math.ceil(left / per_real_epoch)
-            return mixed + real_only, mixed * per_epoch + real_only * per_real_epoch
+        per_epoch = self._updates_per_epoch(self._n_train_real(y) + n_synthetic)
         epochs = math.ceil(n_updates / per_epoch)
         return epochs, epochs * per_epoch
 
     def _n_epochs_needed(self, y: np.ndarray, n_synthetic: int = 0) -> int:
-        min_steps = self._min_steps_for(y, n_synthetic)
-        epochs, _ = self._epochs_for_updates(y, n_synthetic, min_steps)
-        if min_steps and self._validates():
+        epochs, _ = self._epochs_for_updates(y, n_synthetic, int(self.min_steps))
+        if self.min_steps and self._validates():
             # Room for patience after min_steps, the only epochs that can be restored.
             epochs += int(self.patience)
         return max(int(self.max_epochs), epochs)
@@ -785,9 +669,9 @@ class CNNClassifier(NeuralNetClassifier):
         synthetic = getattr(self, "_synthetic", None)
         if synthetic is not None:
             X_syn, y_syn = synthetic
-            if self.synthetic_weight != 1:
+            if self._mixing.weight != 1:
                 weight = torch.ones(len(X_train) + len(X_syn), device=X.device)
-                weight[len(X_train) :] = self.synthetic_weight
+                weight[len(X_train) :] = self._mixing.weight
             X_train = torch.cat([X_train, X_syn]).contiguous(memory_format=torch.channels_last)
             y_train = torch.cat([y_train, y_syn])
         train = _TensorData(X_train, y_train, weight)
@@ -832,7 +716,7 @@ class CNNClassifier(NeuralNetClassifier):
         criterion = self.criterion_
         if not hasattr(criterion, "reduction"):
             raise TypeError(
-                "synthetic_weight != 1 needs a criterion with a `reduction` attribute "
+                "SyntheticRows(weight != 1) needs a criterion with a `reduction` attribute "
                 f"(as torch's losses have); {type(criterion).__name__} has none."
             )
         reduction, criterion.reduction = criterion.reduction, "none"

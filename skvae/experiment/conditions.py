@@ -18,6 +18,7 @@ from imblearn.pipeline import Pipeline
 from ..augment import RandomAffine
 from ..classifier import CNNClassifier
 from ..oversampler import VAEOversampler
+from ..synthetic import SyntheticRows
 from .baselines import AUGMENT_LEVELS, augment_at_level, pixel_smote, strong_augment
 from .config import AUGMENT_DEFAULTS, CNN_DEFAULTS, SYNTHETIC_DEFAULTS, VAE_DEFAULTS
 
@@ -216,7 +217,7 @@ def make_pipeline(
 
     - ``"CNN"``: ``CNNClassifier``;
     - ``"AUG"``: ``CNNClassifier(augment=RandomAffine(...))``;
-    - ``"VAE"``: ``CNNClassifier(oversampler=VAEOversampler(latent))``, or with
+    - ``"VAE"``: ``CNNClassifier(oversampler=SyntheticRows(VAEOversampler(latent)))``, or with
       ``synthetic_params={"form": "pipeline"}`` the two steps
       ``VAEOversampler(latent)`` then ``CNNClassifier``;
     - ``"AUG+VAE"``: the same with augmentation, which then applies to real
@@ -254,7 +255,7 @@ def make_pipeline(
     Examples
     --------
     >>> pipe = make_pipeline("AUG+VAE", latent=2, random_state=0)
-    >>> [name for name, _ in pipe.steps], pipe["cnn"].oversampler.latent
+    >>> [name for name, _ in pipe.steps], pipe["cnn"].oversampler.sampler.latent
     (['cnn'], 2)
     >>> pipe = make_pipeline("VAE", 2, synthetic_params={"form": "pipeline"})
     >>> [name for name, _ in pipe.steps]
@@ -287,12 +288,22 @@ def make_pipeline(
         return Pipeline([(name, sampler), ("cnn", cnn)])
     if form != "nested":
         raise ValueError(f"synthetic form must be 'nested' or 'pipeline', got {form!r}.")
+    unknown = set(synthetic) - {"synthetic_weight", "synthetic_refresh"}
+    if unknown:
+        raise ValueError(
+            f"Unknown synthetic setting(s) {sorted(unknown)}; the nested form takes "
+            "synthetic_weight and synthetic_refresh (SyntheticRows' weight and refresh)."
+        )
+    mixing = SyntheticRows(
+        sampler,
+        weight=synthetic.get("synthetic_weight", 1.0),
+        refresh=synthetic.get("synthetic_refresh", False),
+    )
     cnn = CNNClassifier(
         image_shape=image_shape,
         augment=augment,
         random_state=random_state,
-        oversampler=sampler,
-        **synthetic,
+        oversampler=mixing,
         **cnn_kwargs,
     )
     return Pipeline([("cnn", cnn)])

@@ -41,10 +41,10 @@ CNN_DEFAULTS: dict[str, Any] = dict(
 )
 
 #: How the VAE conditions feed generated images to the CNN. ``form="nested"``
-#: builds ``CNNClassifier(oversampler=VAEOversampler(...), synthetic_weight=...,
-#: synthetic_refresh=...)``: generated rows join the CNN's training split only
-#: (its validation rows stay real), may weigh less in the loss and may be drawn
-#: afresh each epoch. ``form="pipeline"`` is the literal two-step
+#: builds ``CNNClassifier(oversampler=SyntheticRows(VAEOversampler(...),
+#: weight=synthetic_weight, refresh=synthetic_refresh))``: generated rows join
+#: the CNN's training split only (its validation rows stay real), may weigh
+#: less in the loss and may be drawn afresh each epoch. ``form="pipeline"`` is the literal two-step
 #: ``Pipeline([("vae", VAEOversampler), ("cnn", CNNClassifier)])``, whose CNN
 #: draws validation rows from real and generated rows alike (the other keys
 #: are then ignored).

@@ -91,6 +91,7 @@ def run_cell(
     if vae_memory is not None:
         for name, step in pipe.steps:
             sampler = step if name == "vae" else getattr(step, "oversampler", None)
+            sampler = getattr(sampler, "sampler", sampler)  # inside SyntheticRows
             if isinstance(sampler, VAEOversampler):
                 sampler.set_params(memory=vae_memory)
     with warnings.catch_warnings():
@@ -414,7 +415,7 @@ def _check_settings(cells: Iterable[Cell], config: ExperimentConfig, params: Map
         )
         for name, step in pipe.steps:
             if name == "cnn":
-                step._check_settings(data.image_shape, len(np.unique(data.target)))
+                step.check_settings(data.image_shape, len(np.unique(data.target)))
             else:
                 check_sampler_settings(step)
 
