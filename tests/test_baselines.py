@@ -70,15 +70,15 @@ def test_extra_conditions_pipelines():
     paper_and_extra = CONDITIONS + EXTRA_CONDITIONS
     assert ALL_CONDITIONS[: len(paper_and_extra)] == paper_and_extra
     smote = make_pipeline("SMOTE", random_state=0)["cnn"]
-    assert isinstance(smote, CNNClassifier) and smote.synthetic_refresh is False
-    assert type(smote.oversampler).__name__ == "_ClassSizeSMOTE"
+    assert isinstance(smote, CNNClassifier) and smote.oversampler.refresh is False
+    assert type(smote.oversampler.sampler).__name__ == "_ClassSizeSMOTE"
     assert [n for n, _ in make_pipeline("SMOTE", synthetic_params={"form": "pipeline"}).steps] == [
         "smote",
         "cnn",
     ]
     assert isinstance(make_pipeline("AUG+")["cnn"].augment, Compose)
     both = make_pipeline("AUG++VAE", latent=2)["cnn"]
-    assert isinstance(both.augment, Compose) and both.oversampler.latent == 2
+    assert isinstance(both.augment, Compose) and both.oversampler.sampler.latent == 2
     with pytest.raises(ValueError, match="Unknown condition"):
         make_pipeline("MIXUP")
     with pytest.raises(ValueError, match="latent"):

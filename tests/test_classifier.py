@@ -132,7 +132,9 @@ def test_epoch_budget_leaves_patience_after_min_steps(small_digits):
 
 def test_monitor_valid_acc_restores_the_most_accurate_epoch(small_digits):
     X, y = small_digits
-    clf = CNNClassifier(max_epochs=12, patience=3, lr=3e-3, monitor="valid_acc", **SMALL)
+    clf = CNNClassifier(
+        max_epochs=12, patience=3, lr=3e-3, callbacks__early_stopping__monitor="valid_acc", **SMALL
+    )
     clf.fit(X, y)
     acc = np.asarray(clf.history[:, "valid_acc"])
     loss = np.asarray(clf.history[:, "valid_loss"])
@@ -146,8 +148,8 @@ def test_valid_acc_is_recorded_and_monitor_is_validated(small_digits):
     X, y = small_digits
     clf = CNNClassifier(max_epochs=2, **SMALL).fit(X, y)
     assert all(0 <= a <= 1 for a in clf.history[:, "valid_acc"])
-    with pytest.raises(ValueError, match="monitor"):
-        CNNClassifier(monitor="accuracy", **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="monitor must be one of"):
+        CNNClassifier(callbacks__early_stopping__monitor="accuracy", **SMALL).fit(X, y)
 
 
 def test_augment_sees_training_batches_only(small_digits):

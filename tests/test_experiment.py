@@ -43,6 +43,7 @@ from skvae.experiment.report import (
 )
 from skvae.experiment.runner import run_grid
 from skvae.experiment.store import write_results
+from skvae.synthetic import SyntheticRows
 
 #: A results.csv row of a digits run (500 test images).
 _row = partial(result_row, n_test=500)
@@ -102,17 +103,21 @@ def test_make_pipeline_conditions_and_defaults():
     vae = make_pipeline("VAE", 3, random_state=2, vae_params=dict(max_epochs=7))
     assert [n for n, _ in vae.steps] == ["cnn"]
     clf = vae.named_steps["cnn"]
-    sampler = clf.oversampler
+    mixing = clf.oversampler
+    sampler = mixing.sampler
+    assert isinstance(mixing, SyntheticRows)
     assert isinstance(sampler, VAEOversampler) and isinstance(clf, CNNClassifier)
     assert sampler.latent == 3 and sampler.max_epochs == 7 and sampler.random_state == 2
     assert sampler.augment_size == VAE_DEFAULTS["augment_size"]
     assert clf.augment is None
-    assert clf.synthetic_weight == SYNTHETIC_DEFAULTS["synthetic_weight"]
-    assert clf.synthetic_refresh == SYNTHETIC_DEFAULTS["synthetic_refresh"]
+    assert mixing.weight == SYNTHETIC_DEFAULTS["synthetic_weight"]
+    assert mixing.refresh == SYNTHETIC_DEFAULTS["synthetic_refresh"]
 
     both = make_pipeline("AUG+VAE", 2, synthetic_params=dict(synthetic_weight=0.3))
     assert isinstance(both[-1].augment, RandomAffine)
-    assert both[-1].synthetic_weight == 0.3 and both[-1].oversampler.latent == 2
+    assert both[-1].oversampler.weight == 0.3 and both[-1].oversampler.sampler.latent == 2
+    with pytest.raises(ValueError, match="Unknown synthetic setting"):
+        make_pipeline("VAE", 2, synthetic_params=dict(synthetic_steps=3))
 
     literal = make_pipeline("AUG+VAE", 2, synthetic_params=dict(form="pipeline"))
     assert [n for n, _ in literal.steps] == ["vae", "cnn"]
