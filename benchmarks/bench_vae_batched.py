@@ -7,11 +7,12 @@ of the paper's ConvVAEs (latent 3) are trained on them in two ways, interleaved
 (A B, then B A, ...) over ``--repeats`` repeats after one warm-up:
 
 ``loop``
-    :func:`skvae.nn.train_vae` once per class, as ``VAEOversampler(batched=False)``
-    does.
+    :func:`skvae.nn.train_vae` once per class, as
+    ``skvae.nn.fitting.fit_class_vaes(..., batched=False)`` does (the way
+    :class:`skvae.VAEOversampler` trains its class-VAEs).
 ``batched``
     :func:`skvae.nn.train_vaes_batched` on all ten at once, as
-    ``VAEOversampler(batched=True)`` does.
+    ``fit_class_vaes(..., batched=True)`` does.
 
 Both do the same work: batch 100, RMSprop 1e-3, ``max_epochs=1`` and
 ``min_steps=--steps`` (so every class makes at least ``--steps`` optimiser

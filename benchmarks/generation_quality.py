@@ -29,6 +29,7 @@ import argparse
 import functools
 import itertools
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -53,7 +54,8 @@ def main(argv=None) -> None:
         type=float,
         nargs="+",
         default=[1.0],
-        help="decode_temperature values, each scored on the same fitted class-VAEs",
+        help="decoder temperatures (Decode(temperature=T)), each scored on the same fitted "
+        "class-VAEs",
     )
     parser.add_argument(
         "--residual",
@@ -66,7 +68,7 @@ def main(argv=None) -> None:
         nargs="+",
         default=[],
         metavar="MIN_STEPS",
-        help="also score one conditional VAE on all classes (conditional=True), "
+        help="also score one conditional VAE on all classes (vae='conditional'), "
         "once per min_steps value given (e.g. 0 300)",
     )
     _common.add_common_args(parser)
@@ -79,6 +81,7 @@ def main(argv=None) -> None:
     from skvae import CNNClassifier, VAEOversampler
     from skvae.experiment.config import CNN_DEFAULTS, VAE_DEFAULTS
     from skvae.experiment.data import load_dataset, make_cv
+    from skvae.generation import Decode, Residual
     from skvae.metrics import (
         class_consistency,
         frechet_distance,
@@ -154,41 +157,51 @@ def main(argv=None) -> None:
     variants = [("decode", None)]
     variants += [("residual", None)] if args.residual else []
     variants += [("decode", steps) for steps in args.conditional]
-    for latent, (generation, cond_steps) in itertools.product(args.latents, variants):
+
+    def fit(sampler) -> float:
         start = time.perf_counter()
-        conditional = {} if cond_steps is None else dict(conditional=True, min_steps=cond_steps)
-        sampler = VAEOversampler(
-            latent,
-            generation=generation,
-            random_state=args.seed,
-            **{**VAE_DEFAULTS, **conditional},
-        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             sampler.fit_resample(X[train], y[train])
-        fit_s = time.perf_counter() - start
-        for temperature in args.temperatures:
-            # decode_temperature is read when rows are drawn: no refit needed.
-            sampler.set_params(decode_temperature=temperature)
-            report = generation_report(
-                sampler,
-                X[train],
-                y[train],
-                X[held],
-                y[held],
-                reference=reference,
-                tstr_estimator=tstr,
-                n_per_class=args.per_class,
-                features=features,
-                random_state=args.seed,
+        return time.perf_counter() - start
+
+    # The temperature acts after training: with memory, the fits after the
+    # first of each sampler load the class-VAEs it trained.
+    with tempfile.TemporaryDirectory() as cache:
+        for latent, (generation, cond_steps) in itertools.product(args.latents, variants):
+            conditional = (
+                {} if cond_steps is None else dict(vae="conditional", min_steps=cond_steps)
             )
-            name = f"VAE latent {latent}"
-            if cond_steps is not None:
-                name = f"conditional {name}, min_steps {cond_steps}"
-            name += ", residual" if generation == "residual" else ""
-            name += f", T={temperature:g}" if temperature != 1 else ""
-            rows.append(dict(generator=name, **report, fit_s=fit_s))
-            _common.print_table(rows[-1:])
+            sampler = VAEOversampler(
+                latent,
+                generation=generation,
+                memory=cache,
+                random_state=args.seed,
+                **{**VAE_DEFAULTS, **conditional},
+            )
+            fit_s = fit(sampler)
+            strategy = {"decode": Decode, "residual": Residual}[generation]
+            for temperature in args.temperatures:
+                fit(sampler.set_params(generation=strategy(temperature=temperature)))
+                report = generation_report(
+                    sampler,
+                    X[train],
+                    y[train],
+                    X[held],
+                    y[held],
+                    reference=reference,
+                    tstr_estimator=tstr,
+                    n_per_class=args.per_class,
+                    features=features,
+                    random_state=args.seed,
+                )
+                name = f"VAE latent {latent}"
+                if cond_steps is not None:
+                    name = f"conditional {name}, min_steps {cond_steps}"
+                name += ", residual" if generation == "residual" else ""
+                name += f", T={temperature:g}" if temperature != 1 else ""
+                rows.append(dict(generator=name, **report, fit_s=fit_s))
+                _common.print_table(rows[-1:])
 
     columns = [
         "generator",
@@ -220,8 +233,9 @@ def main(argv=None) -> None:
         "memorisation_rate: share of generated digits nearer (pixels, L2) a training digit of "
         "their class than any held-out one; memorisation_rate_real is the same share for "
         "held-out real digits (VAE rows), the level of a generator that copies nothing.",
-        "T: VAEOversampler(decode_temperature=T), the same fitted class-VAEs decoded as "
-        "sigmoid(logits / T); rows without T use T=1 (the likelihood's mean, the paper).",
+        "T: VAEOversampler(generation=Decode(temperature=T)), the same fitted class-VAEs "
+        "decoded as sigmoid(logits / T); rows without T use T=1 (the likelihood's mean, the "
+        "paper).",
         "residual: VAEOversampler(generation='residual'), a real training digit plus the "
         "decoder's change from its code to a draw from its posterior (same seed, same VAEs).",
     ]

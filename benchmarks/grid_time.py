@@ -135,6 +135,7 @@ def cell_flops(row: Mapping, flops: Mapping[str, float], n_classes: int = 10) ->
     """
     from skvae import CNNClassifier, VAEOversampler
     from skvae.experiment.config import CNN_DEFAULTS
+    from skvae.nn.early_stopping import n_validation_rows
 
     n, epochs = int(row["size"]), int(row["epochs"])
     per_class = n // n_classes
@@ -146,7 +147,8 @@ def cell_flops(row: Mapping, flops: Mapping[str, float], n_classes: int = 10) ->
     total += int(row.get("n_test") or 0) * flops["cnn_forward"]
     if row.get("vae_epochs") not in (None, ""):
         vae_epochs = float(row["vae_epochs"])
-        vae_valid = n_classes * VAEOversampler()._n_valid_rows(per_class)
+        fraction = VAEOversampler().validation_fraction
+        vae_valid = n_classes * n_validation_rows(per_class, fraction)
         total += vae_epochs * (n - vae_valid) * flops["vae_train"]
         total += vae_epochs * vae_valid * flops["vae_forward"]
         total += epochs * generated * flops["decode"]

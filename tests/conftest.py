@@ -33,7 +33,6 @@ import numpy as np
 import pytest
 import torch
 
-from skvae import VAEOversampler
 from skvae.datasets import load_digits, load_mnist
 
 MNIST_HOME = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
@@ -86,15 +85,24 @@ def one_torch_thread():
 
 @pytest.fixture
 def count_vae_training(monkeypatch):
-    """A list that grows by one each time a VAEOversampler really trains its VAEs."""
+    """A list that grows by one each time a VAEOversampler really trains its VAEs.
+
+    Counts the calls of the trainers its fit_resample runs on a cache miss
+    (one per fit: all class-VAEs, or the one conditional VAE).
+    """
+    import skvae.oversampler
+
     calls = []
-    train_all = VAEOversampler._train_all
 
-    def counting(self, *args, **kwargs):
-        calls.append(1)
-        return train_all(self, *args, **kwargs)
+    def counted(train):
+        def counting(*args, **kwargs):
+            calls.append(1)
+            return train(*args, **kwargs)
 
-    monkeypatch.setattr(VAEOversampler, "_train_all", counting)
+        return counting
+
+    for name in ("fit_class_vaes", "fit_conditional_vae"):
+        monkeypatch.setattr(skvae.oversampler, name, counted(getattr(skvae.oversampler, name)))
     return calls
 
 

@@ -8,13 +8,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
-from skvae import VAEOversampler
 from skvae.datasets import load_digits
 from skvae.nn import MLPVAE, VAE, ConvVAE, TrainResult, train_vae, train_vaes_batched
 from skvae.nn.batched import batchable
+from skvae.nn.fitting import VAETraining, fit_class_vaes
 
 torch.set_num_threads(1)
 
@@ -286,8 +285,10 @@ def test_bad_arguments_raise():
         train_vaes_batched(vaes, X, max_step_rows=0)
 
 
-# ---------------------------------------------------------------- oversampler
-FAST = dict(latent=2, max_epochs=3, min_steps=6, patience=1, random_state=0)
+# ------------------------------------------------------------ fit_class_vaes
+# The class-VAEs as VAEOversampler's settings train them: fit_class_vaes with
+# batched=True against the per-class loop (batched=False).
+TRAINING = VAETraining(max_epochs=3, min_steps=6, patience=1)
 
 
 def _digits_rows(sizes):
@@ -296,72 +297,69 @@ def _digits_rows(sizes):
     return X[rows], y[rows]
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [
-        {},
-        {"pretrain": "pooled", "latent_sampler": "gmm"},
-        {"filter_threshold": 0.2, "image_shape": None},  # tabular: MLPVAE + scalers
-    ],
-)
-def test_oversampler_batched_same_attributes(extra):
+def _class_seeds(y) -> dict:
+    return {int(label): 100 + int(label) for label in np.unique(y)}
+
+
+BUILDS = {
+    "conv": lambda: ConvVAE(SHAPE, latent=2),
+    "mlp": lambda: MLPVAE(64, 2),  # tabular: a Gaussian likelihood on standardised rows
+}
+
+
+@pytest.mark.parametrize("kind", list(BUILDS))
+def test_fit_class_vaes_batched_fits_what_the_loop_fits(kind):
     X, y = _digits_rows(SIZES)
+    seeds = _class_seeds(y)
     fitted = {}
     for flag in (False, True):
-        sampler = VAEOversampler(batched=flag, **FAST, **extra)
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)  # no fallback warning
-            X_res, y_res = sampler.fit_resample(X, y)
-        fitted[flag] = sampler, X_res, y_res
-    (a, Xa, ya), (b, Xb, yb) = fitted[False], fitted[True]
-    assert b.get_params()["batched"] is True and a.get_params()["batched"] is False
-    assert Xa.shape == Xb.shape and Xa.dtype == Xb.dtype
-    np.testing.assert_array_equal(ya, yb)
-    np.testing.assert_array_equal(Xb[: len(X)], X)
-    assert np.isfinite(Xb).all()
-    for name in ("vaes_", "histories_", "latent_samplers_", "scalers_"):
-        assert getattr(a, name).keys() == getattr(b, name).keys()
-    for label in a.classes_:
-        va, vb = a.vaes_[label], b.vaes_[label]
-        assert type(va) is type(vb) and not vb.training
-        assert next(vb.parameters()).device.type == "cpu"
-        assert type(a.latent_samplers_[label]) is type(b.latent_samplers_[label])
-        ha, hb = a.histories_[label], b.histories_[label]
-        assert_same_schedule(ha, hb)
-        np.testing.assert_allclose(hb.best_loss, ha.best_loss, rtol=5e-2)
-    assert (a.pretrain_history_ is None) == (b.pretrain_history_ is None)
-    if "filter_threshold" in extra:
-        assert a.filter_acceptance_.keys() == b.filter_acceptance_.keys()
-    assert b.sample(4, 3).shape == (4, 64)
+            fitted[flag] = fit_class_vaes(BUILDS[kind], X, y, seeds, TRAINING, batched=flag)
+    a, b = fitted[False], fitted[True]
+    assert list(a) == list(b) == list(seeds)
+    for label, n in enumerate(SIZES):
+        fa, fb = a[label], b[label]
+        assert type(fa.vae) is type(fb.vae) and not fb.vae.training
+        assert next(fb.vae.parameters()).device.type == "cpu"
+        assert (fa.n_train, fa.n_valid) == (fb.n_train, fb.n_valid)
+        assert fa.codes.shape == fb.codes.shape == (n, 2)
+        if kind == "mlp":  # the same rows, so the same standardisation
+            for u, v in zip(fa.scaler, fb.scaler):
+                np.testing.assert_array_equal(u, v)
+        else:
+            assert fa.scaler is None and fb.scaler is None
+        assert_same_schedule(fa.result, fb.result)
+        np.testing.assert_allclose(fb.result.best_loss, fa.result.best_loss, rtol=5e-2)
 
 
-def test_oversampler_batched_imbalanced_and_deterministic():
+def test_fit_class_vaes_batched_imbalanced_and_deterministic():
     X, y = _digits_rows([12, 4, 9])
-    runs = [VAEOversampler(batched=True, **FAST).fit_resample(X, y)[0] for _ in range(2)]
-    np.testing.assert_array_equal(runs[0], runs[1])
+    runs = [
+        fit_class_vaes(BUILDS["conv"], X, y, _class_seeds(y), TRAINING, batched=True)
+        for _ in range(2)
+    ]
+    for label in runs[0]:
+        for p, q in zip(runs[0][label].vae.parameters(), runs[1][label].vae.parameters()):
+            assert torch.equal(p, q)
+        np.testing.assert_array_equal(runs[0][label].codes, runs[1][label].codes)
 
 
-def test_oversampler_falls_back_when_architectures_differ():
+def test_fit_class_vaes_falls_back_when_architectures_differ():
     X, y = _digits_rows([6, 6, 6])
 
-    def make_vae(input_shape, latent):
+    def build():
         # Built under seeded_torch(class seed): the width differs between classes
         # but not between fits.
-        return MLPVAE(input_shape[0], latent, hidden=(8 + torch.initial_seed() % 3,))
+        return MLPVAE(64, 2, hidden=(8 + torch.initial_seed() % 3,))
 
+    seeds = _class_seeds(y)
     with pytest.warns(UserWarning, match="cannot be trained together"):
-        X_b, _ = VAEOversampler(batched=True, vae=make_vae, image_shape=None, **FAST).fit_resample(
-            X, y
-        )
-    X_l, _ = VAEOversampler(vae=make_vae, image_shape=None, **FAST).fit_resample(X, y)
-    np.testing.assert_array_equal(X_b, X_l)  # the fallback is the per-class loop
-
-
-def test_oversampler_batched_must_be_bool():
-    X, y = _digits_rows([6, 6])
-    with pytest.raises(InvalidParameterError, match="batched"):
-        VAEOversampler(batched="yes", **FAST).fit_resample(X, y)
-    assert VAEOversampler().batched is False
+        together = fit_class_vaes(build, X, y, seeds, TRAINING, batched=True)
+    alone = fit_class_vaes(build, X, y, seeds, TRAINING)
+    for label in seeds:  # the fallback is the per-class loop
+        for p, q in zip(together[label].vae.parameters(), alone[label].vae.parameters()):
+            assert torch.equal(p, q)
 
 
 # ------------------------------------------------------------------- RMSprop

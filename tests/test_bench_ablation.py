@@ -7,6 +7,7 @@ import pytest
 from conftest import BENCH_DIR, load_benchmark
 
 from skvae import CNNClassifier, VAEOversampler
+from skvae.generation import ClassifierFilter, Decode, Residual
 from skvae.latent import PriorSampler
 
 ablation = load_benchmark("ablation.py")
@@ -15,14 +16,18 @@ ablation = load_benchmark("ablation.py")
 @pytest.mark.parametrize("name", list(ablation.ARMS))
 def test_every_arm_builds_a_valid_estimator(name):
     spec = ablation.settings(name)
+    if (spec["vae"] or {}).get("pretrain"):  # a removed option: the arm is a record only
+        with pytest.raises(ValueError, match="pretrain='pooled' was removed"):
+            ablation.build(spec, seed=0, latent=3)
+        return
     model = ablation.build(spec, seed=0, latent=3)
     cnn = model.named_steps["cnn"] if hasattr(model, "named_steps") else model
     assert isinstance(cnn, CNNClassifier)
-    cnn._check_settings((1, 28, 28), 10)  # values, names and the nested oversampler's
+    cnn.check_settings((1, 28, 28), 10)  # values, names and the nested oversampler's
     sampler = model.named_steps["vae"] if hasattr(model, "named_steps") else cnn.oversampler
     assert (sampler is None) == (spec["form"] == "none")
     if sampler is not None:
-        sampler._check_settings()
+        sampler.check_settings()
     assert (cnn.augment is not None) == spec["aug"]
     ref = ablation.reference(name)
     assert ref is None or ref in ablation.ARMS
@@ -42,13 +47,42 @@ def test_round6_arms_change_one_setting_of_aug_vae():
         assert spec["vae"][vae_key] == value
         assert spec["cnn"] == base["cnn"] and spec["aug"] and ablation.reference(name) == "AUG"
     sampler = ablation.build(ablation.settings("AUG+VAE trunc.7"), 0, 3).oversampler
-    assert isinstance(sampler.latent_sampler, PriorSampler)
-    assert sampler.latent_sampler.scale == 0.7
+    assert isinstance(sampler.generation, Decode)
+    assert isinstance(sampler.generation.latent_sampler, PriorSampler)
+    assert sampler.generation.latent_sampler.scale == 0.7
     fixed = json.loads(ablation.spec_key("AUG+VAE fixed"))
     assert fixed["cnn"]["synthetic_refresh"] is False and fixed["vae"] == base["vae"]
     assert isinstance(
         ablation.build(ablation.settings("AUG+VAE"), 0, 3).oversampler, VAEOversampler
     )
+
+
+def test_recorded_vae_options_translate_to_the_current_sampler():
+    translate = ablation.sampler_params
+    assert translate(dict(conditional=True, min_steps=300)) == dict(
+        vae="conditional", min_steps=300
+    )
+    assert translate(dict(conditional=False, batched=True, beta=0.5)) == dict(beta=0.5)
+    decode = translate(dict(latent_sampler="gmm", decode_temperature=0.5))["generation"]
+    assert isinstance(decode, Decode)
+    assert decode.get_params() == dict(latent_sampler="gmm", temperature=0.5)
+    residual = translate(dict(generation="residual", decode_temperature=0.5))["generation"]
+    assert isinstance(residual, Residual) and residual.temperature == 0.5
+    assert translate(dict(generation="sample")) == dict(generation="sample")
+    judge = object()
+    params = translate(dict(filter_threshold=0.8, filter_estimator=judge, max_filter_rounds=5))
+    assert params.keys() == {"filter"} and isinstance(params["filter"], ClassifierFilter)
+    assert params["filter"].get_params(deep=False) == dict(
+        estimator=judge, threshold=0.8, max_rounds=5
+    )
+    assert translate(dict(filter_threshold=None)) == {}
+    with pytest.raises(ValueError, match="kept only as a record"):
+        translate(dict(pretrain="pooled"))
+    # Every recorded arm's options make a sampler with valid settings.
+    for name in ablation.ARMS:
+        vae = ablation.settings(name)["vae"]
+        if vae is not None and not vae.get("pretrain"):
+            VAEOversampler(**translate(vae)).check_settings()
 
 
 def test_spec_keys_of_recorded_runs_still_match():

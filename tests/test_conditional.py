@@ -1,4 +1,4 @@
-"""The conditional VAE (skvae.nn.conditional) and VAEOversampler(conditional=True)."""
+"""The conditional VAE (skvae.nn.conditional) and VAEOversampler(vae="conditional")."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from skvae import VAEOversampler
+from skvae.generation import ClassifierFilter, Decode
 from skvae.nn import (
     ClassConditionedVAE,
     ConditionalConvVAE,
@@ -18,7 +19,7 @@ from skvae.nn import (
     train_vae,
 )
 
-FAST = dict(latent=2, max_epochs=2, patience=1, random_state=0, conditional=True)
+FAST = dict(latent=2, max_epochs=2, patience=1, random_state=0, vae="conditional")
 
 
 def _halves(n_per_class: int = 20, side: int = 8, seed: int = 0):
@@ -99,7 +100,7 @@ def test_trains_with_the_generic_loop_and_learns_each_class():
 def test_oversampler_conditional_generates_each_classs_rows():
     X, y = _halves()
     sampler = VAEOversampler(
-        latent=2, conditional=True, max_epochs=150, patience=150, lr=3e-3, random_state=0
+        latent=2, vae="conditional", max_epochs=150, patience=150, lr=3e-3, random_state=0
     )
     X_res, y_res = sampler.fit_resample(X, y)
     assert Counter(y_res) == {0: 40, 1: 40}
@@ -161,7 +162,7 @@ def test_conditional_tabular_uses_one_scaler_for_all_classes():
     rng = np.random.RandomState(0)
     X = np.concatenate([rng.normal(0, 1, (30, 5)), rng.normal(10, 2, (30, 5))])
     y = np.repeat([0, 1], 30)
-    sampler = VAEOversampler(latent=2, max_epochs=5, conditional=True, random_state=0)
+    sampler = VAEOversampler(latent=2, max_epochs=5, vae="conditional", random_state=0)
     X_res, _ = sampler.fit_resample(X, y)
     assert X_res.shape == (120, 5)
     assert isinstance(sampler.vaes_[0].model, ConditionalMLPVAE)
@@ -171,22 +172,20 @@ def test_conditional_tabular_uses_one_scaler_for_all_classes():
     assert mean0 is mean1 and scale0 is scale1
 
 
-@pytest.mark.parametrize(
-    "extra, match",
-    [
-        (dict(pretrain="pooled"), "pretrain"),
-        (dict(batched=True), "batched"),
-        (dict(vae=lambda shape, latent: None), "callable"),
-    ],
-)
-def test_conditional_refuses_settings_without_meaning(small_digits, extra, match):
+def test_conditional_latent_sampler_fits_each_classs_codes(small_digits):
     X, y = small_digits
-    sampler = VAEOversampler(**FAST, **extra)
-    with pytest.raises(ValueError, match=match):
-        sampler.fit_resample(X, y)
-    # the grid's pre-check refuses them before any training
-    with pytest.raises(ValueError, match=match):
-        sampler._check_settings()
+    sampler = VAEOversampler(generation=Decode(latent_sampler="gmm"), **FAST)
+    sampler.check_settings()
+    sampler.fit_resample(X, y)
+    # Each class's sampler is fitted on the shared model's codes of that class's rows.
+    for label in (0, 7):
+        with torch.inference_mode():
+            rows = torch.as_tensor(X[y == label]).reshape(-1, 1, 8, 8)
+            codes, _ = sampler.vaes_[label].encode(rows)
+        gmm = sampler.generation_[label].latent_sampler_
+        np.testing.assert_allclose(
+            np.average(gmm.means_, axis=0, weights=gmm.weights_), codes.numpy().mean(0), atol=1e-3
+        )
 
 
 def test_conditional_residual_and_filter_work(small_digits):
@@ -194,7 +193,7 @@ def test_conditional_residual_and_filter_work(small_digits):
     res = VAEOversampler(generation="residual", **FAST)
     X_res, _ = res.fit_resample(X, y)
     assert X_res.shape == (240, 64) and 0.0 <= X_res.min() and X_res.max() <= 1.0
-    filt = VAEOversampler(filter_threshold=0.0, **FAST)
+    filt = VAEOversampler(filter=ClassifierFilter(threshold=0.0), **FAST)
     X_f, _ = filt.fit_resample(X, y)
     assert X_f.shape == (240, 64) and set(filt.filter_acceptance_) == set(range(10))
 

@@ -11,10 +11,8 @@ from sklearn.utils.estimator_checks import (
 from skvae import VAEOversampler
 
 
-def _fast_sampler(conditional: bool = False) -> VAEOversampler:
-    return VAEOversampler(
-        latent=2, max_epochs=2, patience=1, random_state=0, conditional=conditional
-    )
+def _fast_sampler(vae: str = "auto") -> VAEOversampler:
+    return VAEOversampler(latent=2, max_epochs=2, patience=1, random_state=0, vae=vae)
 
 
 def _expected_failures(estimator) -> dict[str, str]:
@@ -29,7 +27,7 @@ def _expected_failures(estimator) -> dict[str, str]:
 # imblearn hands pytest a generator, which pytest deprecates (and 10 removes):
 # the same marker with the cases as a list.
 _imblearn_mark = imblearn_parametrize_with_checks(
-    [_fast_sampler(), _fast_sampler(conditional=True)],
+    [_fast_sampler(), _fast_sampler(vae="conditional")],
     expected_failed_checks=_expected_failures,
 ).mark
 
@@ -41,6 +39,6 @@ def test_imblearn_checks(estimator, check):
     check(estimator)
 
 
-@sklearn_parametrize_with_checks([_fast_sampler(), _fast_sampler(conditional=True)])
+@sklearn_parametrize_with_checks([_fast_sampler(), _fast_sampler(vae="conditional")])
 def test_sklearn_checks(estimator, check):
     check(estimator)

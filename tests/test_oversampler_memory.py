@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skvae import VAEOversampler
 from skvae.datasets import load_digits
+from skvae.generation import ClassifierFilter, Decode
 from skvae.oversampler import _TRAINING_PARAMS
 
 
@@ -67,7 +68,13 @@ def test_other_rows_are_not_a_hit(digits, tmp_path, count_vae_training):
 
 @pytest.mark.parametrize(
     "change",
-    [{"decode_temperature": 0.5}, {"verbose": 1}, {"filter_threshold": 0.2}],
+    [
+        {"generation": Decode(temperature=0.5)},
+        {"generation": "residual"},
+        {"verbose": 1},
+        {"filter": ClassifierFilter(threshold=0.2)},
+    ],
+    ids=["temperature", "residual", "verbose", "filter"],
 )
 @pytest.mark.filterwarnings("ignore:Class .* the filter accepted")
 def test_generation_settings_reuse_the_vaes(digits, tmp_path, count_vae_training, change, capsys):
@@ -93,11 +100,8 @@ def test_every_parameter_is_in_the_key_or_named_as_outside(digits):
         "random_state",  # through the random stream's state
         "memory",
         "verbose",
-        "decode_temperature",
-        "generation",
-        "filter_threshold",
-        "filter_estimator",
-        "max_filter_rounds",
+        "generation",  # fitted on the trained VAEs, after training
+        "filter",  # likewise
     }
     params = set(VAEOversampler().get_params())
     assert set(_TRAINING_PARAMS) | outside == params
@@ -107,9 +111,9 @@ def test_every_parameter_is_in_the_key_or_named_as_outside(digits):
 def test_joblib_memory_object_and_conditional(digits, tmp_path, count_vae_training):
     X, y = digits
     memory = joblib.Memory(tmp_path, verbose=0)
-    first = _sampler(memory=memory, conditional=True)
+    first = _sampler(memory=memory, vae="conditional")
     X1, _ = first.fit_resample(X, y)
-    second = _sampler(memory=memory, conditional=True)
+    second = _sampler(memory=memory, vae="conditional")
     X2, _ = second.fit_resample(X, y)
     assert len(count_vae_training) == 1
     np.testing.assert_array_equal(X1, X2)
@@ -123,8 +127,8 @@ def test_a_cached_tabular_vae_still_refuses_a_temperature(tmp_path):
     X = rng.normal(size=(40, 5))
     y = np.repeat([0, 1], 20)
     _sampler(memory=str(tmp_path)).fit_resample(X, y)
-    with pytest.raises(ValueError, match="decode_temperature=0.5 needs a VAE"):
-        _sampler(memory=str(tmp_path), decode_temperature=0.5).fit_resample(X, y)
+    with pytest.raises(ValueError, match="temperature=0.5 needs a VAE"):
+        _sampler(memory=str(tmp_path), generation=Decode(temperature=0.5)).fit_resample(X, y)
 
 
 def test_memory_without_cache_method_is_refused(digits):

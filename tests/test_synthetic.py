@@ -10,6 +10,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from skvae import CNNClassifier, VAEOversampler
+from skvae.generation import ClassifierFilter
 
 SMALL = dict(random_state=0, module__channels=(4, 4, 4, 4), module__hidden=8)
 VAE_FAST = dict(latent=2, max_epochs=2, patience=1)
@@ -191,8 +192,7 @@ def test_filter_keeps_only_rows_the_real_data_classifier_accepts(small_digits):
     X, y = small_digits
     s = VAEOversampler(
         augment_size=6,
-        filter_threshold=0.3,
-        max_filter_rounds=500,
+        filter=ClassifierFilter(threshold=0.3, max_rounds=500),
         random_state=0,
         latent=2,
         max_epochs=30,
@@ -200,30 +200,34 @@ def test_filter_keeps_only_rows_the_real_data_classifier_accepts(small_digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the filter reached its threshold for every class
         X_res, y_res = s.fit_resample(X, y)
-    assert isinstance(s.filter_, LogisticRegression)
+    judge = s.filter_.estimator_
+    assert isinstance(judge, LogisticRegression)
     new, labels = X_res[len(X) :], y_res[len(X) :]
     assert len(new) == 60  # the requested count, per class
-    proba = s.filter_.predict_proba(new)
-    accepted = proba[np.arange(len(new)), np.searchsorted(s.filter_.classes_, labels)]
+    proba = judge.predict_proba(new)
+    accepted = proba[np.arange(len(new)), np.searchsorted(judge.classes_, labels)]
     assert (accepted >= 0.3).all()
     assert all(0 < rate <= 1 for rate in s.filter_acceptance_.values())
     # Without the filter some rows fall below the threshold: the filter did remove rows.
     plain = VAEOversampler(augment_size=6, random_state=0, latent=2, max_epochs=30)
     X_plain, y_plain = plain.fit_resample(X, y)
-    p = s.filter_.predict_proba(X_plain[len(X) :])
+    p = judge.predict_proba(X_plain[len(X) :])
     assert (p[np.arange(60), y_plain[len(X) :]] < 0.3).any()
     assert plain.filter_ is None
     # sample() applies the filter too.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rows = s.sample(20, 3, random_state=1)
-    assert (s.filter_.predict_proba(rows)[:, 3] >= 0.3).all()
+    assert (judge.predict_proba(rows)[:, 3] >= 0.3).all()
 
 
 def test_filter_warns_and_fills_when_threshold_unreachable(small_digits):
     X, y = small_digits
     s = VAEOversampler(
-        augment_size=2, filter_threshold=1.0, max_filter_rounds=2, random_state=0, **VAE_FAST
+        augment_size=2,
+        filter=ClassifierFilter(threshold=1.0, max_rounds=2),
+        random_state=0,
+        **VAE_FAST,
     )
     with pytest.warns(UserWarning, match="the filter accepted"):
         X_res, _ = s.fit_resample(X, y)
@@ -237,41 +241,16 @@ def test_filter_estimator_is_used(small_digits):
         def predict_proba(self, X):
             return np.full((len(X), len(self.classes_)), 1.0)
 
-    s = VAEOversampler(filter_threshold=0.9, filter_estimator=Always(), random_state=0, **VAE_FAST)
+    always = ClassifierFilter(estimator=Always(), threshold=0.9)
+    s = VAEOversampler(filter=always, random_state=0, **VAE_FAST)
     s.fit_resample(X, y)
-    assert isinstance(s.filter_, Always)
+    assert isinstance(s.filter_.estimator_, Always) and not hasattr(always, "estimator_")
     assert all(rate == 1.0 for rate in s.filter_acceptance_.values())
-    with pytest.raises(ValueError, match="filter_threshold"):
-        VAEOversampler(filter_threshold=1.5, **VAE_FAST).fit_resample(X, y)
-
-
-# ---------------------------------------------------------------- pretrain
-def test_pooled_pretraining_starts_class_vaes_from_the_pooled_weights(small_digits, monkeypatch):
-    X, y = small_digits
-    from skvae import oversampler as module
-
-    starts = []
-    real_train = module.train_vae
-
-    def spy(vae, X_train, *args, **kwargs):
-        starts.append(({k: v.clone() for k, v in vae.state_dict().items()}, len(X_train)))
-        result = real_train(vae, X_train, *args, **kwargs)
-        starts[-1] += ({k: v.clone() for k, v in vae.state_dict().items()},)
-        return result
-
-    monkeypatch.setattr(module, "train_vae", spy)
-    s = VAEOversampler(pretrain="pooled", random_state=0, **VAE_FAST)
-    s.fit_resample(X, y)
-    assert len(starts) == 11 and s.pretrain_history_.n_steps > 0
-    pooled_end = starts[0][2]
-    assert starts[0][1] == len(X) - round(0.15 * len(X))  # the pooled VAE sees every class
-    for begin, n_train, _ in starts[1:]:
-        assert n_train == 12 - round(0.15 * 12)  # each class-VAE sees its class only
-        assert all(torch.equal(begin[k], pooled_end[k]) for k in pooled_end)
-    starts.clear()
-    VAEOversampler(random_state=0, **VAE_FAST).fit_resample(X, y)
-    assert len(starts) == 10
-    assert not torch.equal(starts[0][0]["mean_head.weight"], starts[1][0]["mean_head.weight"])
+    bad = VAEOversampler(filter=ClassifierFilter(threshold=1.5), **VAE_FAST)
+    with pytest.raises(ValueError, match=r"threshold must lie in \[0, 1\], got 1.5"):
+        bad.check_settings()  # the grid's pre-check, before any data
+    with pytest.raises(ValueError, match="threshold must lie in"):
+        bad.fit_resample(X, y)
 
 
 def test_scale_min_steps_keeps_the_real_rows_passes(small_digits):
@@ -343,16 +322,16 @@ def test_check_settings_validates_the_oversampler_before_any_fit():
     from imblearn.over_sampling import SMOTE
     from sklearn.utils._param_validation import InvalidParameterError
 
-    # skvae's samplers through _check_settings, imbalanced-learn's through
+    # skvae's samplers through check_settings, imbalanced-learn's through
     # _validate_params; a sampler with neither (the fit/sample protocol) passes.
     with pytest.raises(InvalidParameterError, match="'beta' parameter"):
-        CNNClassifier(oversampler=VAEOversampler(beta=-1.0), **SMALL)._check_settings((1, 8, 8), 2)
+        CNNClassifier(oversampler=VAEOversampler(beta=-1.0), **SMALL).check_settings((1, 8, 8), 2)
     with pytest.raises(InvalidParameterError, match="'k_neighbors' parameter"):
-        CNNClassifier(oversampler=SMOTE(k_neighbors=-1), **SMALL)._check_settings((1, 8, 8), 2)
+        CNNClassifier(oversampler=SMOTE(k_neighbors=-1), **SMALL).check_settings((1, 8, 8), 2)
 
     class ProtocolSampler:
         def fit_resample(self, X, y):
             return X, y
 
-    CNNClassifier(oversampler=ProtocolSampler(), **SMALL)._check_settings((1, 8, 8), 2)
-    CNNClassifier(**SMALL)._check_settings((1, 8, 8), 2)
+    CNNClassifier(oversampler=ProtocolSampler(), **SMALL).check_settings((1, 8, 8), 2)
+    CNNClassifier(**SMALL).check_settings((1, 8, 8), 2)
