@@ -20,11 +20,19 @@ def test_every_arm_builds_a_valid_estimator(name):
         with pytest.raises(ValueError, match="pretrain='pooled' was removed"):
             ablation.build(spec, seed=0, latent=3)
         return
+    removed = {"oversample_validation": True, "scale_min_steps": False, "synthetic_steps": None}
+    if any(spec["cnn"].get(key, default) != default for key, default in removed.items()):
+        with pytest.raises(ValueError, match="was removed from CNNClassifier"):
+            ablation.build(spec, seed=0, latent=3)
+        return
     model = ablation.build(spec, seed=0, latent=3)
     cnn = model.named_steps["cnn"] if hasattr(model, "named_steps") else model
     assert isinstance(cnn, CNNClassifier)
     cnn.check_settings((1, 28, 28), 10)  # values, names and the nested oversampler's
-    sampler = model.named_steps["vae"] if hasattr(model, "named_steps") else cnn.oversampler
+    if hasattr(model, "named_steps") and "vae" in model.named_steps:
+        sampler = model.named_steps["vae"]
+    else:
+        sampler = getattr(cnn.oversampler, "sampler", None)
     assert (sampler is None) == (spec["form"] == "none")
     if sampler is not None:
         sampler.check_settings()
@@ -46,15 +54,17 @@ def test_round6_arms_change_one_setting_of_aug_vae():
         spec = json.loads(ablation.spec_key(name))
         assert spec["vae"][vae_key] == value
         assert spec["cnn"] == base["cnn"] and spec["aug"] and ablation.reference(name) == "AUG"
-    sampler = ablation.build(ablation.settings("AUG+VAE trunc.7"), 0, 3).oversampler
+    sampler = ablation.build(ablation.settings("AUG+VAE trunc.7"), 0, 3).oversampler.sampler
     assert isinstance(sampler.generation, Decode)
     assert isinstance(sampler.generation.latent_sampler, PriorSampler)
     assert sampler.generation.latent_sampler.scale == 0.7
     fixed = json.loads(ablation.spec_key("AUG+VAE fixed"))
     assert fixed["cnn"]["synthetic_refresh"] is False and fixed["vae"] == base["vae"]
-    assert isinstance(
-        ablation.build(ablation.settings("AUG+VAE"), 0, 3).oversampler, VAEOversampler
-    )
+    mixing = ablation.build(ablation.settings("AUG+VAE"), 0, 3).oversampler
+    assert isinstance(mixing.sampler, VAEOversampler)
+    assert (mixing.weight, mixing.refresh) == (0.5, True)  # the recorded NEST settings
+    cnn = ablation.build(ablation.settings("CNN acc"), 0, 3)
+    assert cnn.get_params()["callbacks__early_stopping__monitor"] == "valid_acc"
 
 
 def test_recorded_vae_options_translate_to_the_current_sampler():
@@ -83,6 +93,20 @@ def test_recorded_vae_options_translate_to_the_current_sampler():
         vae = ablation.settings(name)["vae"]
         if vae is not None and not vae.get("pretrain"):
             VAEOversampler(**translate(vae)).check_settings()
+
+
+def test_recorded_cnn_options_translate_to_the_current_classifier():
+    translate = ablation.classifier_params
+    params, mixing = translate(
+        dict(monitor="valid_acc", synthetic_weight=0.5, synthetic_refresh=True, min_steps=3)
+    )
+    assert params == {"callbacks__early_stopping__monitor": "valid_acc", "min_steps": 3}
+    assert mixing == dict(weight=0.5, refresh=True)
+    # The removed options at their old defaults changed nothing, so they translate away.
+    assert translate(dict(oversample_validation=True, synthetic_steps=None)) == ({}, {})
+    for removed in (dict(scale_min_steps=True), dict(synthetic_steps=500)):
+        with pytest.raises(ValueError, match="kept only as a record"):
+            translate(removed)
 
 
 def test_spec_keys_of_recorded_runs_still_match():

@@ -18,6 +18,7 @@ from skvae.nn import (
     evaluate_vae,
     train_vae,
 )
+from skvae.synthetic import SyntheticRows
 
 FAST = dict(latent=2, max_epochs=2, patience=1, random_state=0, vae="conditional")
 
@@ -203,7 +204,7 @@ def test_cnn_draws_fresh_conditional_rows_each_epoch(small_digits):
 
     X, y = small_digits
     cnn = Spy(
-        oversampler=VAEOversampler(**FAST), synthetic_refresh=True, max_epochs=3, **SMALL
+        oversampler=SyntheticRows(VAEOversampler(**FAST), refresh=True), max_epochs=3, **SMALL
     ).fit(X, y)
     assert isinstance(cnn.oversampler_.vaes_[0], ClassConditionedVAE)
     n_real = len(X) - len(cnn.validation_indices_)

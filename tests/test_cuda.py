@@ -16,6 +16,7 @@ from skvae import CNNClassifier, RandomAffine, VAEOversampler
 from skvae.experiment import Cell, ExperimentConfig, run_cell
 from skvae.nn import ConvVAE
 from skvae.nn.fitting import VAETraining, fit_class_vaes
+from skvae.synthetic import SyntheticRows
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -89,8 +90,7 @@ def test_classifier_with_oversampler_on_cuda(small_digits):
     X, y = small_digits
     clf = CNNClassifier(
         device="cuda",
-        oversampler=VAEOversampler(device="cuda", **FAST_VAE),
-        synthetic_weight=0.5,
+        oversampler=SyntheticRows(VAEOversampler(device="cuda", **FAST_VAE), weight=0.5),
         **FAST_CNN,
     ).fit(X, y)
     assert clf.predict(X).shape == (len(X),)

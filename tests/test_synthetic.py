@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skvae import CNNClassifier, VAEOversampler
 from skvae.generation import ClassifierFilter
+from skvae.synthetic import SyntheticRows
 
 SMALL = dict(random_state=0, module__channels=(4, 4, 4, 4), module__hidden=8)
 VAE_FAST = dict(latent=2, max_epochs=2, patience=1)
@@ -78,22 +79,16 @@ class RecordingSampler(CopySampler):
         return super().fit_resample(X, y)
 
 
-@pytest.mark.parametrize("oversample_validation", [True, False])
-def test_oversample_validation_chooses_the_rows_the_sampler_sees(
-    small_digits, oversample_validation
-):
+@pytest.mark.parametrize("wrap", [False, True])
+def test_the_sampler_sees_every_row_and_its_rows_join_the_training_split(small_digits, wrap):
     X, y = small_digits
-    clf = Spy(
-        max_epochs=1,
-        oversampler=RecordingSampler(),
-        oversample_validation=oversample_validation,
-        **SMALL,
-    ).fit(X, y)
+    oversampler = SyntheticRows(RecordingSampler()) if wrap else RecordingSampler()
+    clf = Spy(max_epochs=1, oversampler=oversampler, **SMALL).fit(X, y)
     seen = clf.oversampler_.fitted_on_
     valid = clf.validation_indices_
     train = np.setdiff1d(np.arange(len(X)), valid)
-    expected = X if oversample_validation else X[train]
-    np.testing.assert_array_equal(seen, expected.astype(np.float32))
+    # All rows, as a pipeline step would see them.
+    np.testing.assert_array_equal(seen, X.astype(np.float32))
     # Either way the generated rows join the training split only.
     assert clf.seen_[0]["n_valid"] == len(valid)
     assert len(clf.seen_[0]["X"]) == len(train) + len(seen)
@@ -103,7 +98,7 @@ def test_fixed_set_without_refresh_fresh_rows_with_refresh(small_digits):
     X, y = small_digits
     sampler = VAEOversampler(augment_size=3, **VAE_FAST)
     fixed = Spy(max_epochs=3, oversampler=sampler, **SMALL).fit(X, y)
-    fresh = Spy(max_epochs=3, oversampler=sampler, synthetic_refresh=True, **SMALL).fit(X, y)
+    fresh = Spy(max_epochs=3, oversampler=SyntheticRows(sampler, refresh=True), **SMALL).fit(X, y)
     for run in (fixed, fresh):
         assert len(run.seen_) == 3
         assert all(len(s["X"]) == len(run.seen_[0]["X"]) for s in run.seen_)
@@ -120,8 +115,7 @@ def test_synthetic_weight_reaches_the_loss(small_digits):
     X, y = small_digits
     clf = Spy(
         max_epochs=1,
-        oversampler=VAEOversampler(augment_size=4, **VAE_FAST),
-        synthetic_weight=0.25,
+        oversampler=SyntheticRows(VAEOversampler(augment_size=4, **VAE_FAST), weight=0.25),
         **SMALL,
     ).fit(X, y)
     weights = torch.cat(clf.weights_)
@@ -140,8 +134,8 @@ def test_weight_zero_hides_generated_rows_from_training(small_digits):
     base = dict(max_epochs=3, validation_fraction=0.0, **SMALL)
     # Weight 0 on a copy of every row leaves only the real rows' gradients; the
     # run differs from the plain one only through shuffling, so compare losses.
-    zero = CNNClassifier(oversampler=CopySampler(), synthetic_weight=0.0, **base).fit(X, y)
-    one = CNNClassifier(oversampler=CopySampler(), synthetic_weight=1.0, **base).fit(X, y)
+    zero = CNNClassifier(oversampler=SyntheticRows(CopySampler(), weight=0.0), **base).fit(X, y)
+    one = CNNClassifier(oversampler=SyntheticRows(CopySampler(), weight=1.0), **base).fit(X, y)
     assert zero.n_epochs_ == one.n_epochs_ == 3
     assert not np.allclose(zero.history[:, "train_loss"], one.history[:, "train_loss"])
 
@@ -150,9 +144,7 @@ def test_oversampler_runs_are_reproducible(small_digits):
     X, y = small_digits
     kw = dict(
         max_epochs=2,
-        oversampler=VAEOversampler(**VAE_FAST),
-        synthetic_refresh=True,
-        synthetic_weight=0.5,
+        oversampler=SyntheticRows(VAEOversampler(**VAE_FAST), weight=0.5, refresh=True),
         **SMALL,
     )
     state = np.random.get_state()[1].copy()
@@ -167,15 +159,17 @@ def test_oversampler_errors(small_digits):
     with pytest.raises(ValueError, match="original rows first"):
         CNNClassifier(max_epochs=1, oversampler=ShuffledSampler(), **SMALL).fit(X, y)
     with pytest.raises(ValueError, match="sample\\(n_samples"):
-        CNNClassifier(max_epochs=1, oversampler=CopySampler(), synthetic_refresh=True, **SMALL).fit(
-            X, y
-        )
+        CNNClassifier(
+            max_epochs=1, oversampler=SyntheticRows(CopySampler(), refresh=True), **SMALL
+        ).fit(X, y)
     with pytest.raises(ValueError, match="train_split=None"):
         CNNClassifier(
             max_epochs=1, oversampler=CopySampler(), train_split=lambda ds, y: (ds, None), **SMALL
         ).fit(X, y)
-    with pytest.raises(ValueError, match="synthetic_weight"):
-        CNNClassifier(synthetic_weight=-1.0, **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="weight must be a number >= 0, got -1.0"):
+        CNNClassifier(oversampler=SyntheticRows(CopySampler(), weight=-1.0), **SMALL).fit(X, y)
+    with pytest.raises(TypeError, match="sampler needs fit_resample"):
+        CNNClassifier(oversampler=SyntheticRows("smote"), **SMALL).fit(X, y)
     with pytest.raises(ValueError, match="oversampler"):
         CNNClassifier(oversampler="smote", **SMALL).fit(X, y)
 
@@ -253,71 +247,6 @@ def test_filter_estimator_is_used(small_digits):
         bad.fit_resample(X, y)
 
 
-def test_scale_min_steps_keeps_the_real_rows_passes(small_digits):
-    X, y = small_digits  # 120 rows, 12 per class: 100 training rows, 20 validation rows
-    kwargs = dict(max_epochs=1, patience=2, min_steps=6, batch_size=100, **SMALL)
-    kwargs["oversample_validation"] = False  # the sampler copies the 100 training rows
-    # Alone: 1 update per epoch. With CopySampler's 200 rows: 2 updates per epoch.
-    plain = CNNClassifier(oversampler=CopySampler(), **kwargs).fit(X, y)
-    scaled = CNNClassifier(oversampler=CopySampler(), scale_min_steps=True, **kwargs).fit(X, y)
-    alone = CNNClassifier(scale_min_steps=True, **kwargs).fit(X, y)
-    assert (plain.min_steps_, scaled.min_steps_, alone.min_steps_) == (6, 12, 6)
-    assert 3 <= plain.n_epochs_ <= 3 + 2  # the real rows seen 3 to 5 times
-    assert 6 <= scaled.n_epochs_ <= 6 + 2  # as often as without generated rows
-    assert 6 <= alone.n_epochs_ <= 6 + 2
-    assert dict(scaled.callbacks_)["early_stopping"].min_steps == 12
-    assert scaled.best_epoch_ >= 6  # restored from an epoch after the 12th update
-
-
-def test_synthetic_steps_ends_training_on_real_rows(small_digits):
-    X, y = small_digits  # 100 training rows: 1 update per epoch alone, 2 with copies
-    kwargs = dict(max_epochs=1, patience=2, min_steps=6, batch_size=100, **SMALL)
-    clf = Spy(
-        oversampler=CopySampler(),
-        oversample_validation=False,
-        synthetic_weight=0.5,
-        synthetic_steps=4,
-        **kwargs,
-    ).fit(X, y)
-    sizes = [len(s["X"]) for s in clf.seen_]
-    # Epochs beginning before the 4th update hold the copies; later ones do not.
-    assert sizes[:2] == [200, 200] and set(sizes[2:]) == {100}
-    assert len(clf.weights_) == 4  # weighted batches in the mixed epochs only
-    # Budget: 2 mixed epochs (4 updates) + 2 real-only epochs reach min_steps=6.
-    assert clf._n_epochs_needed(y, n_synthetic=100) == 6
-    assert 4 <= clf.n_epochs_ <= 6
-    assert dict(clf.callbacks_)["early_stopping"].n_steps_ >= 6
-    # Real rows stay untouched by the cut.
-    torch.testing.assert_close(clf.seen_[-1]["X"], clf.seen_[0]["X"][:100])
-
-
-def test_synthetic_steps_without_oversampler_changes_nothing(small_digits):
-    X, y = small_digits
-    base = dict(max_epochs=3, validation_fraction=0.0, **SMALL)
-    a = CNNClassifier(synthetic_steps=1, **base).fit(X, y)
-    b = CNNClassifier(**base).fit(X, y)
-    np.testing.assert_allclose(a.history[:, "train_loss"], b.history[:, "train_loss"])
-    with pytest.raises(ValueError, match="synthetic_steps"):
-        CNNClassifier(synthetic_steps=0, **base).fit(X, y)
-
-
-def test_refresh_stops_with_the_generated_rows(small_digits):
-    X, y = small_digits
-    clf = Spy(
-        max_epochs=4,
-        batch_size=200,  # 1 update per epoch
-        oversampler=VAEOversampler(augment_size=2, **VAE_FAST),
-        synthetic_refresh=True,
-        synthetic_steps=2,
-        **SMALL,
-    ).fit(X, y)
-    n_real = len(X) - len(clf.validation_indices_)
-    assert [len(s["X"]) for s in clf.seen_] == [n_real + 20] * 2 + [n_real] * 2
-    assert not torch.equal(clf.seen_[0]["X"][n_real:], clf.seen_[1]["X"][n_real:])
-    # No fresh rows overwrite real ones once the generated rows are gone.
-    assert all(torch.equal(s["X"], clf.seen_[0]["X"][:n_real]) for s in clf.seen_[2:])
-
-
 def test_check_settings_validates_the_oversampler_before_any_fit():
     from imblearn.over_sampling import SMOTE
     from sklearn.utils._param_validation import InvalidParameterError
@@ -335,3 +264,11 @@ def test_check_settings_validates_the_oversampler_before_any_fit():
 
     CNNClassifier(oversampler=ProtocolSampler(), **SMALL).check_settings((1, 8, 8), 2)
     CNNClassifier(**SMALL).check_settings((1, 8, 8), 2)
+    # Inside SyntheticRows: its own settings, then its sampler's.
+    wrapped = SyntheticRows(VAEOversampler(beta=-1.0), weight=0.5)
+    with pytest.raises(InvalidParameterError, match="'beta' parameter"):
+        CNNClassifier(oversampler=wrapped, **SMALL).check_settings((1, 8, 8), 2)
+    with pytest.raises(ValueError, match="refresh=True needs a sampler with a sample"):
+        CNNClassifier(
+            oversampler=SyntheticRows(ProtocolSampler(), refresh=True), **SMALL
+        ).check_settings((1, 8, 8), 2)
