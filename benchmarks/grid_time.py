@@ -133,14 +133,14 @@ def cell_flops(row: Mapping, flops: Mapping[str, float], n_classes: int = 10) ->
     once per CNN epoch. Augmentation, losses and optimiser updates are not
     counted: the floor this gives is a lower bound.
     """
-    from skvae import CNNClassifier, VAEOversampler
+    from skvae import VAEOversampler
     from skvae.experiment.config import CNN_DEFAULTS
     from skvae.nn.early_stopping import n_validation_rows
 
     n, epochs = int(row["size"]), int(row["epochs"])
     per_class = n // n_classes
-    cnn = CNNClassifier(validation_fraction=CNN_DEFAULTS["validation_fraction"])
-    cnn_valid = n_classes * cnn._n_valid_of_class(per_class)
+    fraction = CNN_DEFAULTS["validation_fraction"]
+    cnn_valid = n_classes * n_validation_rows(per_class, fraction, at_least_one=True)
     generated = int(row.get("n_generated") or 0)
     total = epochs * (n - cnn_valid + generated) * flops["cnn_train"]
     total += epochs * cnn_valid * flops["cnn_forward"]
