@@ -117,8 +117,10 @@ class VAEOversampler(BaseOverSampler):
         :class:`~skvae.generation.LikelihoodSample` (the Gaussian likelihood's
         draws, not its mean; tabular data) and ``"residual"``
         :class:`~skvae.generation.Residual` (real rows plus a learned change).
-        Read when rows are generated, not when the VAEs train, so it can be
-        changed on a fitted sampler and ``memory`` ignores it.
+        Fitted per class in ``fit_resample`` (``generation_``), after the VAEs
+        train: ``memory`` ignores it, so a refit with another strategy loads
+        the VAEs instead of training them again. Changing it on a fitted
+        sampler takes effect at the next ``fit_resample``, not in ``sample``.
     filter : ClassifierFilter or None, default=None
         Keep only generated rows that a classifier of the real rows given to
         ``fit_resample`` assigns to their intended class (see
