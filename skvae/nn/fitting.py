@@ -139,6 +139,12 @@ class _Prepared:
     generator: torch.Generator
     scaler: tuple | None
 
+    def fitted(self, result: TrainResult, seconds: float) -> FittedVAE:
+        """The trained VAE, encoded and moved to the CPU, with what its training saw."""
+        n_valid = 0 if self.X_valid is None else len(self.X_valid)
+        codes = encode_and_release(self.vae, self.X_all)
+        return FittedVAE(self.vae, result, codes, self.scaler, len(self.X_train), n_valid, seconds)
+
 
 def _prepare(build: Callable[[], VAE], X: np.ndarray, seed: int, training, device, name):
     with seeded_torch(seed):
@@ -204,17 +210,7 @@ def fit_vae(
         generator=part.generator,
         callback=callback,
     )
-    codes = encode_and_release(part.vae, part.X_all)
-    n_valid = 0 if part.X_valid is None else len(part.X_valid)
-    return FittedVAE(
-        part.vae,
-        result,
-        codes,
-        part.scaler,
-        len(part.X_train),
-        n_valid,
-        time.perf_counter() - start,
-    )
+    return part.fitted(result, time.perf_counter() - start)
 
 
 def fit_class_vaes(
@@ -303,16 +299,7 @@ def _fit_batched(build, X, y, seeds, training, device, callback) -> dict | None:
     )
     seconds = time.perf_counter() - start
     return {
-        label: FittedVAE(
-            part.vae,
-            result,
-            encode_and_release(part.vae, part.X_all),
-            part.scaler,
-            len(part.X_train),
-            0 if part.X_valid is None else len(part.X_valid),
-            seconds,
-        )
-        for label, part, result in zip(labels, parts, results)
+        label: part.fitted(result, seconds) for label, part, result in zip(labels, parts, results)
     }
 
 
