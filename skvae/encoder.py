@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._network import VAE_PARAMETER_CONSTRAINTS, make_vae, read_image_shape, training_settings
 from ._utils import draw_seed, resolve_device
-from .nn.fitting import fit_vae
+from .nn.fitting import fit_vae, from_vae_units, to_vae_units
 
 
 class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -177,10 +177,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
                 f"X spans [{X.min():.4g}, {X.max():.4g}]. Scale it as the training data "
                 "were, e.g. divide 8-bit images by 255."
             )
-        data = X.astype(np.float32)
-        if self._scaler is not None:
-            mean, scale = self._scaler
-            data = (data - mean) / scale
+        data = to_vae_units(X, self._scaler)
         inputs = torch.as_tensor(data).reshape(len(data), *self.vae_.input_shape)
         with torch.inference_mode():
             codes, _ = self.vae_.encode(inputs)
@@ -207,11 +204,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             )
         with torch.inference_mode():
             out = self.vae_.generate(torch.as_tensor(Z)).reshape(len(Z), self.n_features_in_)
-        out = out.numpy()
-        if self._scaler is not None:
-            mean, scale = self._scaler
-            out = out * scale + mean
-        return out.astype(np.float64)
+        return from_vae_units(out.numpy(), self._scaler).astype(np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

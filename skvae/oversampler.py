@@ -25,7 +25,7 @@ from ._network import (
 from ._utils import draw_seed, flatten_images, plain_label, resolve_device
 from .generation import make_generation
 from .nn import VAE
-from .nn.fitting import fit_class_vaes, fit_conditional_vae
+from .nn.fitting import fit_class_vaes, fit_conditional_vae, from_vae_units, to_vae_units
 from .nn.seeds import seeded_torch
 
 _IMBLEARN_STRATEGIES = {"auto", "minority", "not minority", "not majority", "all"}
@@ -505,9 +505,7 @@ class VAEOversampler(BaseOverSampler):
         if n_samples == 0:  # draws nothing, so the generator's stream is untouched
             return np.empty((0, self.n_features_in_), dtype=np.float32)
         out = self.generation_[label].generate(n_samples, rng)
-        if label in self.scalers_:
-            mean, scale = self.scalers_[label]
-            out = out * scale + mean
+        out = from_vae_units(out, self.scalers_.get(label))
         return out.astype(np.float32, copy=False)
 
 
@@ -582,7 +580,7 @@ def _train_vaes(
                 fitted[label] = (
                     model.vae.for_class(k),
                     model.result,
-                    _in_vae_units(X[members], model.scaler),
+                    to_vae_units(X[members], model.scaler),
                     model.codes[members],
                     model.scaler,
                 )
@@ -606,20 +604,11 @@ def _train_vaes(
         fitted[label] = (
             model.vae,
             model.result,
-            _in_vae_units(X[y == label], model.scaler),
+            to_vae_units(X[y == label], model.scaler),
             model.codes,
             model.scaler,
         )
     return fitted, rng.get_state()
-
-
-def _in_vae_units(rows: np.ndarray, scaler) -> np.ndarray:
-    """``rows`` as the VAE sees them: standardised by ``scaler`` if there is one."""
-    rows = rows.astype(np.float32)
-    if scaler is None:
-        return rows
-    mean, scale = scaler
-    return (rows - mean) / scale
 
 
 def _print_fit(name: str, model) -> None:

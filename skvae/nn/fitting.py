@@ -111,13 +111,30 @@ def scale_rows(X: np.ndarray, vae: VAE, name: str = "X"):
         mean = data.mean(axis=0)
         scale = data.std(axis=0)
         scale[scale < 1e-8] = 1.0
-        return (data - mean) / scale, (mean, scale)
+        return to_vae_units(data, (mean, scale)), (mean, scale)
     if data.min() < 0 or data.max() > 1:
         raise ValueError(
             "A VAE with a bernoulli likelihood needs data in [0, 1]; "
             f"{name} spans [{data.min():.4g}, {data.max():.4g}]."
         )
     return data, None
+
+
+def to_vae_units(rows: np.ndarray, scaler) -> np.ndarray:
+    """float32 ``rows`` as the VAE sees them: standardised by ``scaler`` if there is one."""
+    rows = rows.astype(np.float32)
+    if scaler is None:
+        return rows
+    mean, scale = scaler
+    return (rows - mean) / scale
+
+
+def from_vae_units(rows: np.ndarray, scaler) -> np.ndarray:
+    """Rows in the VAE's units back in the data's: the inverse of :func:`to_vae_units`."""
+    if scaler is None:
+        return rows
+    mean, scale = scaler
+    return rows * scale + mean
 
 
 def encode_and_release(vae: VAE, X: torch.Tensor) -> np.ndarray:
