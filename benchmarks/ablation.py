@@ -257,8 +257,11 @@ def sampler_params(vae: dict) -> dict:
       ``filter=ClassifierFilter(threshold=..., estimator=..., max_rounds=...)``;
     - ``batched`` is dropped: it trained the same class-VAEs (to float rounding);
     - ``pretrain="pooled"`` was removed (round 6: the worst lever); its arm is
-      kept as a record only and raises here.
+      kept as a record only and raises here;
+    - the training settings (``max_epochs``, ``min_steps``, ``beta``, ...) are
+      one ``training`` dict (:func:`skvae.experiment.config.oversampler_params`).
     """
+    from skvae.experiment.config import oversampler_params
     from skvae.generation import ClassifierFilter, make_generation
 
     params = dict(vae)
@@ -287,7 +290,7 @@ def sampler_params(vae: dict) -> dict:
     rounds = params.pop("max_filter_rounds", 20)
     if threshold is not None:
         params["filter"] = ClassifierFilter(estimator, threshold=threshold, max_rounds=rounds)
-    return params
+    return oversampler_params(params)
 
 
 def classifier_params(cnn: dict) -> tuple[dict, dict]:
@@ -350,18 +353,17 @@ def build(spec: dict, seed: int, latent: int, size: int | None = None):
 
 def run_one(name: str, size: int, seed: int, latent: int, data_home: str, dev_per_class: int):
     """Fit one arm on one training subset; return its JSON row."""
-    import _common  # a sibling module; loky's workers inherit this sys.path
     import torch
     from sklearn.metrics import accuracy_score, f1_score
 
-    from skvae.experiment.data import load_dataset, make_cv
+    from skvae.experiment.data import held_out_rows, load_dataset, make_cv
 
     torch.set_num_threads(1)
     data = load_dataset("mnist", data_home)
     # The test subset make_cv draws is not used: only its training subset.
     cv = make_cv(size, seed, test_size_per_class=1, test_mask=data.test_mask)
     train, _ = next(cv.split(data.data, data.target))
-    dev = _common.held_out_rows(data.target, data.test_mask, train, dev_per_class, DEV_SEED)
+    dev = held_out_rows(data.target, data.test_mask, train, dev_per_class, DEV_SEED)
     spec = settings(name)
     model = build(spec, seed, latent, size)
     start = time.perf_counter()

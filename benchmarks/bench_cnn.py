@@ -42,15 +42,17 @@ import io
 import pstats
 import sys
 
-import _common as C
+import _cli
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from skvae import CNNClassifier
+from skvae import benchmarking as bm
+from skvae.datasets import load_mnist
 from skvae.nn import PaperCNN
 
-IMAGE_SHAPE = C.MNIST_SHAPE
+IMAGE_SHAPE = bm.MNIST_SHAPE
 N_CLASSES = 10
 
 COLUMNS = [
@@ -84,7 +86,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true", help="print a cProfile of both fits")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
-    C.add_common_args(p)
+    _cli.add_common_args(p)
     args = p.parse_args(argv)
     if min(args.n_images, args.epochs, args.repeats, args.batch_size) < 1:
         p.error("--n-images, --epochs, --repeats and --batch-size must be >= 1")
@@ -116,7 +118,7 @@ def plain_fit(X, y, *, epochs, batch_size, seed, bf16=False, device="cpu") -> Pa
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-        C.synchronize(device)
+        bm.synchronize(device)
     return module
 
 
@@ -130,7 +132,7 @@ def wrapper_fit(X, y, *, epochs, batch_size, seed, bf16=False, device="cpu") -> 
         precision="bf16" if bf16 else "fp32",
         device=device,
     ).fit(X, y)
-    C.synchronize(device)
+    bm.synchronize(device)
     return model
 
 
@@ -148,23 +150,23 @@ def profile_fits(X, y, args) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    threads = C.set_threads(args.threads)
-    load_start = C.load_average()
+    threads = bm.set_threads(args.threads)
+    load_start = bm.load_average()
     print(f"threads={threads}  load average at start: {load_start}", flush=True)
-    X_all, y_all = C.load_mnist_train(args.data_home)
+    X_all, y_all = load_mnist(data_home=str(args.data_home), subset="train", return_X_y=True)
     rows_idx = np.random.RandomState(args.seed).choice(len(X_all), args.n_images, replace=False)
     X, y = np.ascontiguousarray(X_all[rows_idx]), y_all[rows_idx]
 
     dev = args.device
     # A 2048^3 product takes ~20 us on a data-centre GPU: launch-bound, not a peak.
     peak_n = 8192 if torch.device(dev).type == "cuda" else 2048
-    measure_peak = functools.partial(C.measure_matmul_peak, n=peak_n, device=dev)
+    measure_peak = functools.partial(bm.measure_matmul_peak, n=peak_n, device=dev)
     peak32_before = measure_peak(torch.float32)
     print(f"fp32 matmul peak (before): {peak32_before['gflops']:.1f} GFLOP/s", flush=True)
     peak16_before = measure_peak(torch.bfloat16) if args.bf16 else None
     if peak16_before:
         print(f"bf16 matmul peak (before): {peak16_before['gflops']:.1f} GFLOP/s", flush=True)
-    flops, fwd = C.cnn_flops_per_image(args.batch_size)
+    flops, fwd = bm.cnn_flops_per_image(args.batch_size)
     print(
         f"PaperCNN FLOPs/image: forward {fwd / 1e6:.1f} M, training step {flops / 1e6:.1f} M",
         flush=True,
@@ -190,7 +192,7 @@ def main(argv=None) -> int:
     for r in range(args.repeats):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
-            wall, share, _ = C.timed(lambda name=name, s=args.seed + r: variants[name](s))
+            wall, share, _ = bm.timed(lambda name=name, s=args.seed + r: variants[name](s))
             runs[name].append((wall, share))
             print(
                 f"repeat {r + 1}/{args.repeats} {name:16s} {wall:7.2f} s "
@@ -198,8 +200,10 @@ def main(argv=None) -> int:
                 flush=True,
             )
 
-    peak32 = C.combine_peaks(peak32_before, measure_peak(torch.float32))
-    peak16 = C.combine_peaks(peak16_before, measure_peak(torch.bfloat16)) if peak16_before else None
+    peak32 = bm.combine_peaks(peak32_before, measure_peak(torch.float32))
+    peak16 = (
+        bm.combine_peaks(peak16_before, measure_peak(torch.bfloat16)) if peak16_before else None
+    )
     print(
         f"fp32 matmul peak: {peak32['gflops']:.1f} GFLOP/s (best sample, before and after)"
         + (f"; bf16: {peak16['gflops']:.1f} GFLOP/s" if peak16 else ""),
@@ -211,21 +215,21 @@ def main(argv=None) -> int:
     for name in names:
         times = [w for w, _ in runs[name]]
         ips = [n_img / t for t in times]
-        g = C.gflops(C.median(ips), flops)
+        g = bm.gflops(bm.median(ips), flops)
         rows.append(
             {
                 "variant": name,
                 "images": n_img,
-                "time s": C.median(times),
-                "images/s": C.median(ips),
+                "time s": bm.median(times),
+                "images/s": bm.median(ips),
                 "best images/s": max(ips),
                 "GFLOP/s": g,
                 "% fp32 peak": 100.0 * g / peak32["gflops"],
                 "% bf16 peak": 100.0 * g / peak16["gflops"] if peak16 else None,
-                "vs plain": C.median(times) / C.median(plain_times),
-                "spread %": C.spread(ips),
-                "cpu share": C.median([s for _, s in runs[name]]),
-                "clean": C.clean_runs([s for _, s in runs[name]], threads),
+                "vs plain": bm.median(times) / bm.median(plain_times),
+                "spread %": bm.spread(ips),
+                "cpu share": bm.median([s for _, s in runs[name]]),
+                "clean": bm.clean_runs([s for _, s in runs[name]], threads),
                 "samples images/s": [round(v, 2) for v in ips],
             }
         )
@@ -236,14 +240,14 @@ def main(argv=None) -> int:
     clean = [
         w / p
         for (w, ws), (p, ps) in zip(runs["CNNClassifier"], runs["plain loop"])
-        if min(ws, ps) >= C.CLEAN_SHARE * threads
+        if min(ws, ps) >= bm.CLEAN_SHARE * threads
     ]
     estimates = {
-        "ratio of medians": C.median(wrapper_times) / C.median(plain_times),
-        "median of paired ratios": C.median(paired),
+        "ratio of medians": bm.median(wrapper_times) / bm.median(plain_times),
+        "median of paired ratios": bm.median(paired),
         "ratio of best runs": min(wrapper_times) / min(plain_times),
         f"median of clean paired ratios ({len(clean)} pairs)": (
-            C.median(clean) if clean else float("nan")
+            bm.median(clean) if clean else float("nan")
         ),
     }
     over_rows = [
@@ -259,10 +263,10 @@ def main(argv=None) -> int:
         "paired ratios": [round(v, 4) for v in paired],
         "goal %": 10.0,
     }
-    C.print_table(rows, COLUMNS, title="training throughput")
-    C.print_table(over_rows, title="CNNClassifier overhead over the plain loop")
+    bm.print_table(rows, COLUMNS, title="training throughput")
+    bm.print_table(over_rows, title="CNNClassifier overhead over the plain loop")
 
-    load_end = C.load_average()
+    load_end = bm.load_average()
     print(f"load average at end: {load_end}", flush=True)
     meta = {
         "threads": threads,
@@ -293,13 +297,13 @@ def main(argv=None) -> int:
         "timed before and after the runs in the same process.",
         "spread %: (max - min) / median of the repeats' images/s; cpu share: process CPU "
         f"seconds per wall second (about {threads} when the cores were not shared); clean: "
-        f"repeats with a cpu share >= {C.CLEAN_SHARE} x {threads} threads; best images/s: "
+        f"repeats with a cpu share >= {bm.CLEAN_SHARE} x {threads} threads; best images/s: "
         "the fastest repeat (the least disturbed).",
     ]
-    notes += C.interference_notes(
+    notes += bm.interference_notes(
         rows, threads, load_start, load_end, ("% fp32 peak", "% bf16 peak")
     )
-    json_path, md_path = C.write_results(
+    json_path, md_path = bm.write_results(
         "bench_cnn",
         {
             "Training throughput": (rows, COLUMNS),

@@ -41,14 +41,16 @@ import argparse
 import math
 import sys
 
-import _common as C
+import _cli
 import numpy as np
 import torch
 
 from skvae import VAEOversampler
+from skvae import benchmarking as bm
+from skvae.datasets import load_mnist
 from skvae.nn import ConvVAE, train_vae
 
-IMAGE_SHAPE = C.MNIST_SHAPE
+IMAGE_SHAPE = bm.MNIST_SHAPE
 
 TRAIN_COLUMNS = [
     "n/class",
@@ -104,8 +106,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=True,
         help="also time train_vae under bf16 autocast (default: on)",
     )
-    C.add_vae_args(p)
-    C.add_common_args(p)
+    _cli.add_vae_args(p)
+    _cli.add_common_args(p)
     args = p.parse_args(argv)
     if args.steps < 1 or args.repeats < 1 or not args.sizes or min(args.sizes) < 2:
         p.error("--steps and --repeats must be >= 1 and every size >= 2")
@@ -143,7 +145,7 @@ def run_train_vae(
             precision=precision,
         )
 
-    wall, share, result = C.timed(go)
+    wall, share, result = bm.timed(go)
     n_epochs = len(result.history)
     return {
         "wall": wall,
@@ -178,7 +180,7 @@ def run_step_loop(X_train, *, steps, latent, batch_size, seed) -> dict:
                     break
         return images
 
-    wall, share, images = C.timed(go)
+    wall, share, images = bm.timed(go)
     return {"wall": wall, "share": share, "steps": steps, "images": images, "valid_images": 0}
 
 
@@ -188,13 +190,13 @@ def summarise(runs: list[dict], fwd_bwd: float, fwd: float, threads: int) -> dic
     return {
         "steps": runs[0]["steps"],
         "images": runs[0]["images"],
-        "time s": C.median([r["wall"] for r in runs]),
-        "images/s": C.median(ips),
+        "time s": bm.median([r["wall"] for r in runs]),
+        "images/s": bm.median(ips),
         "best images/s": max(ips),
-        "GFLOP/s": C.median(gfs),
-        "spread %": C.spread(ips),
-        "cpu share": C.median([r["share"] for r in runs]),
-        "clean": C.clean_runs([r["share"] for r in runs], threads),
+        "GFLOP/s": bm.median(gfs),
+        "spread %": bm.spread(ips),
+        "cpu share": bm.median([r["share"] for r in runs]),
+        "clean": bm.clean_runs([r["share"] for r in runs], threads),
         "samples images/s": [round(v, 2) for v in ips],
     }
 
@@ -206,7 +208,7 @@ def bench_generation(X, y, args, decode_flops: float) -> list[dict]:
     rng = np.random.RandomState(args.seed)
     rows = np.concatenate([rng.choice(np.flatnonzero(y == d), 5, replace=False) for d in range(10)])
     sampler = VAEOversampler(
-        latent=args.latent, max_epochs=1, augment_size=1, random_state=args.seed
+        latent=args.latent, training={"max_epochs": 1}, augment_size=1, random_state=args.seed
     )
     sampler.fit_resample(X[rows], y[rows])
     vae = sampler.vaes_[0]
@@ -219,21 +221,21 @@ def bench_generation(X, y, args, decode_flops: float) -> list[dict]:
     for name, fn in paths.items():
         for _ in range(2):
             fn()
-        runs = [C.timed(fn)[:2] for _ in range(args.gen_repeats)]
+        runs = [bm.timed(fn)[:2] for _ in range(args.gen_repeats)]
         ips = [args.gen_batch / w for w, _ in runs]
-        g = C.gflops(C.median(ips), decode_flops)
+        g = bm.gflops(bm.median(ips), decode_flops)
         out.append(
             {
                 "path": name,
                 "batch": args.gen_batch,
                 "repeats": args.gen_repeats,
-                "time s": C.median([w for w, _ in runs]),
-                "images/s": C.median(ips),
+                "time s": bm.median([w for w, _ in runs]),
+                "images/s": bm.median(ips),
                 "best images/s": max(ips),
                 "GFLOP/s": g,
-                "spread %": C.spread(ips),
-                "cpu share": C.median([s for _, s in runs]),
-                "clean": C.clean_runs([s for _, s in runs], torch.get_num_threads()),
+                "spread %": bm.spread(ips),
+                "cpu share": bm.median([s for _, s in runs]),
+                "clean": bm.clean_runs([s for _, s in runs], torch.get_num_threads()),
             }
         )
     return out
@@ -241,18 +243,18 @@ def bench_generation(X, y, args, decode_flops: float) -> list[dict]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    threads = C.set_threads(args.threads)
-    load_start = C.load_average()
+    threads = bm.set_threads(args.threads)
+    load_start = bm.load_average()
     print(f"threads={threads}  load average at start: {load_start}", flush=True)
-    X, y = C.load_mnist_train(args.data_home)
+    X, y = load_mnist(data_home=str(args.data_home), subset="train", return_X_y=True)
 
-    peak_before = C.measure_matmul_peak(torch.float32)
+    peak_before = bm.measure_matmul_peak(torch.float32)
     print(f"fp32 matmul peak (before): {peak_before['gflops']:.1f} GFLOP/s", flush=True)
-    peak16_before = C.measure_matmul_peak(torch.bfloat16) if args.bf16 else None
+    peak16_before = bm.measure_matmul_peak(torch.bfloat16) if args.bf16 else None
     if peak16_before:
         print(f"bf16 matmul peak (before): {peak16_before['gflops']:.1f} GFLOP/s", flush=True)
 
-    train_flops, fwd_flops, decode_flops = C.vae_flops_per_image(args.latent, 16)
+    train_flops, fwd_flops, decode_flops = bm.vae_flops_per_image(args.latent, 16)
     print(
         f"ConvVAE FLOPs/image: training step {train_flops / 1e6:.1f} M, "
         f"loss forward {fwd_flops / 1e6:.1f} M, decode {decode_flops / 1e6:.1f} M",
@@ -268,7 +270,7 @@ def main(argv=None) -> int:
         for r in range(args.repeats + 1):  # repeat 0 is the warm-up
             rng = np.random.RandomState(args.seed * 1000 + n * 10 + r)
             Xc = class_sample(X, y, r % 10, n, rng)
-            X_train, X_valid = C.vae_split(Xc, args.validation_fraction, args.seed + r)
+            X_train, X_valid = bm.vae_split(Xc, args.validation_fraction, args.seed + r)
             n_train, n_valid = len(X_train), (0 if X_valid is None else len(X_valid))
             steps = 2 if r == 0 else max(args.steps, math.ceil(args.min_images / n_train))
             common = {"steps": steps, "latent": args.latent, "batch_size": args.batch_size}
@@ -296,20 +298,20 @@ def main(argv=None) -> int:
         base = rows[-len(raw)]["time s"]
         for row in rows[-len(raw) :]:
             row["vs fp32"] = row["time s"] / base
-        C.print_table(rows[-len(raw) :], [c for c in TRAIN_COLUMNS if "peak" not in c])
+        bm.print_table(rows[-len(raw) :], [c for c in TRAIN_COLUMNS if "peak" not in c])
 
     gen_rows = bench_generation(X, y, args, decode_flops)
 
-    peak_after = C.measure_matmul_peak(torch.float32)
-    load_end = C.load_average()
+    peak_after = bm.measure_matmul_peak(torch.float32)
+    load_end = bm.load_average()
     print(
         f"fp32 matmul peak (after): {peak_after['gflops']:.1f} GFLOP/s; "
         f"load average at end: {load_end}",
         flush=True,
     )
-    peak = C.combine_peaks(peak_before, peak_after)
+    peak = bm.combine_peaks(peak_before, peak_after)
     peak16 = (
-        C.combine_peaks(peak16_before, C.measure_matmul_peak(torch.bfloat16))
+        bm.combine_peaks(peak16_before, bm.measure_matmul_peak(torch.bfloat16))
         if peak16_before
         else None
     )
@@ -317,8 +319,8 @@ def main(argv=None) -> int:
         row["% peak"] = 100.0 * row["GFLOP/s"] / peak["gflops"]
     for row in rows:
         row["% bf16 peak"] = 100.0 * row["GFLOP/s"] / peak16["gflops"] if peak16 else None
-    C.print_table(rows, TRAIN_COLUMNS, title="training")
-    C.print_table(gen_rows, GEN_COLUMNS, title="generation")
+    bm.print_table(rows, TRAIN_COLUMNS, title="training")
+    bm.print_table(gen_rows, GEN_COLUMNS, title="generation")
     print(f"% peak relative to {peak['gflops']:.1f} GFLOP/s (best fp32 matmul sample)")
     meta = {
         "threads": threads,
@@ -350,13 +352,13 @@ def main(argv=None) -> int:
         "torch.matmul samples timed before and after the run in the same process.",
         "spread %: (max - min) / median of the repeats' images/s; cpu share: process CPU "
         f"seconds per wall second (about {threads} when the cores were not shared); clean: "
-        f"repeats with a cpu share >= {C.CLEAN_SHARE} x {threads} threads; best images/s: "
+        f"repeats with a cpu share >= {bm.CLEAN_SHARE} x {threads} threads; best images/s: "
         "the fastest repeat (the least disturbed).",
     ]
-    notes += C.interference_notes(
+    notes += bm.interference_notes(
         rows + gen_rows, threads, load_start, load_end, ("% peak", "% bf16 peak")
     )
-    json_path, md_path = C.write_results(
+    json_path, md_path = bm.write_results(
         "bench_vae",
         {
             "Training throughput": (rows, TRAIN_COLUMNS),

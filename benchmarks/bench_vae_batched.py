@@ -42,13 +42,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-import _common as C
+import _cli
 import numpy as np
 import torch
 
+from skvae import benchmarking as bm
+from skvae.datasets import load_mnist
 from skvae.nn import ConvVAE, train_vae, train_vaes_batched
 
-MNIST_SHAPE = (1, 28, 28)
+MNIST_SHAPE = bm.MNIST_SHAPE
 DIGITS_SHAPE = (1, 8, 8)
 N_CLASSES = 10
 
@@ -89,8 +91,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--profile-top", type=int, default=6, help="operators per mode in --profile (default: 6)"
     )
-    C.add_vae_args(p)
-    C.add_common_args(p)
+    _cli.add_vae_args(p)
+    _cli.add_common_args(p)
     p.set_defaults(threads=1)
     args = p.parse_args(argv)
     if args.steps < 1 or args.repeats < 1 or not args.sizes or min(args.sizes) < 2:
@@ -104,7 +106,7 @@ def draw_classes(X, y, shape, n: int, rng: np.random.RandomState, fraction: floa
     for digit in range(N_CLASSES):
         rows = rng.choice(np.flatnonzero(y == digit), size=n, replace=False)
         Xc = torch.as_tensor(X[rows], dtype=torch.float32).reshape(n, *shape)
-        parts.append(C.vae_split(Xc, fraction, seed + digit))
+        parts.append(bm.vae_split(Xc, fraction, seed + digit))
     return parts
 
 
@@ -140,11 +142,11 @@ def run(mode: str, parts, shape, args, seed: int) -> dict:
             torch.cuda.synchronize(device)
         return out
 
-    wall, share, results = C.timed(go)
+    wall, share, results = bm.timed(go)
     return {
         "wall": wall,
         "share": share,
-        "load": C.load_average()[:1],
+        "load": bm.load_average()[:1],
         "n_steps": [r.n_steps for r in results],
         "best_loss": [r.best_loss for r in results],
     }
@@ -188,21 +190,21 @@ def bench(X, y, shape, args, threads: int) -> list[dict]:
                 "train rows": n_train,
                 "valid rows": n_valid,
                 "steps/model": raw["loop"][0]["n_steps"][0],
-                "loop s": C.median(loop_s),
-                "batched s": C.median(batched_s),
-                "speed-up": C.median(loop_s) / C.median(batched_s),
+                "loop s": bm.median(loop_s),
+                "batched s": bm.median(batched_s),
+                "speed-up": bm.median(loop_s) / bm.median(batched_s),
                 "best loop s": min(loop_s),
                 "best batched s": min(batched_s),
                 "best-loss diff %": max(diffs),
-                "cpu share loop": C.median([m["share"] for m in raw["loop"]]),
-                "cpu share batched": C.median([m["share"] for m in raw["batched"]]),
-                "clean": C.clean_runs(shares, threads),
-                "load avg": C.median(loads) if loads else float("nan"),
+                "cpu share loop": bm.median([m["share"] for m in raw["loop"]]),
+                "cpu share batched": bm.median([m["share"] for m in raw["batched"]]),
+                "clean": bm.clean_runs(shares, threads),
+                "load avg": bm.median(loads) if loads else float("nan"),
                 "samples loop s": [round(v, 3) for v in loop_s],
                 "samples batched s": [round(v, 3) for v in batched_s],
             }
         )
-        C.print_table(rows[-1:], COLUMNS)
+        bm.print_table(rows[-1:], COLUMNS)
     return rows
 
 
@@ -238,16 +240,16 @@ def profile_modes(X, y, shape, args, n: int) -> list[dict]:
                     "% of mode": 100 * e.self_cpu_time_total / total,
                 }
             )
-    C.print_table(rows, PROFILE_COLUMNS, title=f"Where the time goes, {n} images per class")
+    bm.print_table(rows, PROFILE_COLUMNS, title=f"Where the time goes, {n} images per class")
     return rows
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    threads = C.set_threads(args.threads)
-    load_start = C.load_average()
+    threads = bm.set_threads(args.threads)
+    load_start = bm.load_average()
     print(f"threads={threads}  load average at start: {load_start}", flush=True)
-    X, y = C.load_mnist_train(args.data_home)
+    X, y = load_mnist(data_home=str(args.data_home), subset="train", return_X_y=True)
 
     tables = {"MNIST 28x28": bench(X, y, MNIST_SHAPE, args, threads)}
     if not args.no_digits:
@@ -258,9 +260,9 @@ def main(argv=None) -> int:
     rows = [row for table in tables.values() for row in table]
     profiled = profile_modes(X, y, MNIST_SHAPE, args, args.profile) if args.profile else None
 
-    load_end = C.load_average()
+    load_end = bm.load_average()
     print(f"load average at end: {load_end}", flush=True)
-    C.print_table(rows, COLUMNS, title="10 class-VAEs: per-class loop vs batched")
+    bm.print_table(rows, COLUMNS, title="10 class-VAEs: per-class loop vs batched")
     meta = {
         "threads": threads,
         "device": args.device,
@@ -283,9 +285,9 @@ def main(argv=None) -> int:
         "(float rounding amplified by training, not a difference in what each VAE saw).",
         "load avg: the machine's 1-minute load average after each measurement (median); "
         f"with {threads} thread(s), a load above the number of logical CPUs "
-        f"({C.machine_info()['logical_cpus']}) means other processes shared the cores.",
+        f"({bm.machine_info()['logical_cpus']}) means other processes shared the cores.",
     ]
-    notes += C.interference_notes(rows, threads, load_start, load_end, ())
+    notes += bm.interference_notes(rows, threads, load_start, load_end, ())
     out_tables = {
         f"Per-class loop vs batched, ConvVAE on {name}": (table, COLUMNS)
         for name, table in tables.items()
@@ -301,7 +303,7 @@ def main(argv=None) -> int:
             "CPU time of the costliest operators, grouped by input shapes (the first two "
             "shown); % of mode: share of all operators' self time in that run."
         )
-    json_path, md_path = C.write_results(
+    json_path, md_path = bm.write_results(
         "bench_vae_batched",
         out_tables,
         meta,

@@ -36,8 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
+from skvae import benchmarking as bm
+from skvae.experiment.data import held_out_rows
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
+import _cli  # noqa: E402
 
 #: Seed of the held-out real digits (fixed; disjoint from the training subset).
 HELD_SEED = 7
@@ -71,15 +74,15 @@ def main(argv=None) -> None:
         help="also score one conditional VAE on all classes (vae='conditional'), "
         "once per min_steps value given (e.g. 0 300)",
     )
-    _common.add_common_args(parser)
+    _cli.add_common_args(parser)
     args = parser.parse_args(argv)
-    threads = _common.set_threads(args.threads)
+    threads = bm.set_threads(args.threads)
 
     from imblearn.over_sampling import SMOTE
     from sklearn.linear_model import LogisticRegression
 
     from skvae import CNNClassifier, VAEOversampler
-    from skvae.experiment.config import CNN_DEFAULTS, VAE_DEFAULTS
+    from skvae.experiment.config import CNN_DEFAULTS, VAE_DEFAULTS, oversampler_params
     from skvae.experiment.data import load_dataset, make_cv
     from skvae.generation import Decode, Residual
     from skvae.metrics import (
@@ -96,9 +99,9 @@ def main(argv=None) -> None:
     cv = make_cv(args.size, args.seed, test_size_per_class=1, test_mask=data.test_mask)
     train, _ = next(cv.split(X, y))
     # Two disjoint held-out sets: one trains the reference CNN, one is scored.
-    ref_rows = _common.held_out_rows(y, data.test_mask, train, 100, HELD_SEED)
+    ref_rows = held_out_rows(y, data.test_mask, train, 100, HELD_SEED)
     used = np.concatenate([train, ref_rows])
-    held = _common.held_out_rows(y, data.test_mask, used, args.per_class, HELD_SEED + 1)
+    held = held_out_rows(y, data.test_mask, used, args.per_class, HELD_SEED + 1)
 
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -177,7 +180,7 @@ def main(argv=None) -> None:
                 generation=generation,
                 memory=cache,
                 random_state=args.seed,
-                **{**VAE_DEFAULTS, **conditional},
+                **oversampler_params({**VAE_DEFAULTS, **conditional}),
             )
             fit_s = fit(sampler)
             strategy = {"decode": Decode, "residual": Residual}[generation]
@@ -201,7 +204,7 @@ def main(argv=None) -> None:
                 name += ", residual" if generation == "residual" else ""
                 name += f", T={temperature:g}" if temperature != 1 else ""
                 rows.append(dict(generator=name, **report, fit_s=fit_s))
-                _common.print_table(rows[-1:])
+                bm.print_table(rows[-1:])
 
     columns = [
         "generator",
@@ -240,9 +243,7 @@ def main(argv=None) -> None:
         "decoder's change from its code to a draw from its posterior (same seed, same VAEs).",
     ]
     title = "Quality of generated digits"
-    _common.write_table(
-        "generation_quality", title, rows, columns, meta, out_dir=args.out, notes=notes
-    )
+    bm.write_table("generation_quality", title, rows, columns, meta, out_dir=args.out, notes=notes)
 
 
 if __name__ == "__main__":

@@ -71,12 +71,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from skvae import benchmarking as bm
 from skvae.experiment.cells import make_cells
 from skvae.experiment.conditions import CONDITIONS
 from skvae.experiment.config import DEFAULT_GRIDS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
+import _cli  # noqa: E402
 
 # The paper's grid, as `skvae reproduce --dataset mnist` runs it by default.
 PAPER_SIZES = tuple(DEFAULT_GRIDS["mnist"]["sizes"])
@@ -110,8 +111,8 @@ def flops_per_image(latent: int = 3, batch: int = 16) -> dict[str, float]:
     ``vae_train`` (ConvVAE loss forward + backward), ``vae_forward`` (its loss
     forward, as in a validation pass) and ``decode``.
     """
-    cnn_train, cnn_forward = _common.cnn_flops_per_image(batch)
-    vae_train, vae_forward, decode = _common.vae_flops_per_image(latent, batch)
+    cnn_train, cnn_forward = bm.cnn_flops_per_image(batch)
+    vae_train, vae_forward, decode = bm.vae_flops_per_image(latent, batch)
     return dict(
         cnn_train=cnn_train,
         cnn_forward=cnn_forward,
@@ -133,7 +134,7 @@ def cell_flops(row: Mapping, flops: Mapping[str, float], n_classes: int = 10) ->
     once per CNN epoch. Augmentation, losses and optimiser updates are not
     counted: the floor this gives is a lower bound.
     """
-    from skvae import VAEOversampler
+    from skvae import VAETraining
     from skvae.experiment.config import CNN_DEFAULTS
     from skvae.nn.early_stopping import n_validation_rows
 
@@ -147,7 +148,7 @@ def cell_flops(row: Mapping, flops: Mapping[str, float], n_classes: int = 10) ->
     total += int(row.get("n_test") or 0) * flops["cnn_forward"]
     if row.get("vae_epochs") not in (None, ""):
         vae_epochs = float(row["vae_epochs"])
-        fraction = VAEOversampler().validation_fraction
+        fraction = VAETraining().validation_fraction
         vae_valid = n_classes * n_validation_rows(per_class, fraction)
         total += vae_epochs * (n - vae_valid) * flops["vae_train"]
         total += vae_epochs * vae_valid * flops["vae_forward"]
@@ -268,7 +269,7 @@ def _grid_sampler_fit(size: int, seed: int, data_home: Path, **overrides):
     worker of the recorded runs).
     """
     from skvae import VAEOversampler
-    from skvae.experiment.config import VAE_DEFAULTS
+    from skvae.experiment.config import VAE_DEFAULTS, oversampler_params
     from skvae.experiment.data import DATASETS, load_dataset, make_cv
 
     data = load_dataset("mnist", str(data_home))
@@ -279,7 +280,7 @@ def _grid_sampler_fit(size: int, seed: int, data_home: Path, **overrides):
         test_mask=data.test_mask,
     )
     train, _ = next(cv.split(data.data, data.target))
-    params = {**VAE_DEFAULTS, **overrides}
+    params = oversampler_params({**VAE_DEFAULTS, **overrides})
     sampler = VAEOversampler(3, image_shape=tuple(data.image_shape), random_state=seed, **params)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -455,7 +456,7 @@ def main(argv=None) -> None:
         help="with --measure and --precision bf16: also run the group in fp32, cell by cell "
         "alternately (into WORK/fp32 and WORK/bf16), and estimate the full grid in bf16",
     )
-    _common.add_common_args(parser)
+    _cli.add_common_args(parser)
     args = parser.parse_args(argv)
     if args.versus_fp32 and (args.measure is None or args.precision != "bf16"):
         parser.error("--versus-fp32 needs --measure SIZE and --precision bf16")
@@ -468,7 +469,7 @@ def main(argv=None) -> None:
     ratios: dict[str, float] = {}  # bf16/fp32 per condition, with --versus-fp32
     meta: dict = {"cells_from": [str(p) for p in args.cells], "workers": args.workers}
     if args.measure is not None:
-        threads = _common.set_threads(args.threads)
+        threads = bm.set_threads(args.threads)
         if args.versus_fp32:
             walls = measure_precisions(
                 args.measure, args.seed, args.data_home, args.work, args.device
@@ -531,7 +532,7 @@ def main(argv=None) -> None:
     flops = flops_per_image()
     work = cell_work(rows, flops)
     # The whole machine's rate: the grid's cells run side by side on every core.
-    peak = _common.measure_matmul_peak(torch.float32)
+    peak = bm.measure_matmul_peak(torch.float32)
     meta["fp32 matmul peak"] = peak
     meta["flops_per_image"] = {k: round(v) for k, v in flops.items()}
     table, totals = extrapolate(
@@ -580,7 +581,7 @@ def main(argv=None) -> None:
             ["condition", "device", "precision", "min", *(["bf16/fp32"] if ratios else [])],
         )
     if args.measure is not None and ratios:
-        bf16_peak = _common.measure_matmul_peak(torch.bfloat16)
+        bf16_peak = bm.measure_matmul_peak(torch.bfloat16)
         meta["bf16 matmul peak"] = bf16_peak
         bf16_table, bf16_totals = extrapolate(
             scale_times(times, ratios),
@@ -615,8 +616,8 @@ def main(argv=None) -> None:
         meta.update(shared_meta)
         notes += shared_notes
     for title, (table_rows, table_columns) in tables.items():
-        _common.print_table(table_rows, table_columns, title=title)
-    _common.write_results(
+        bm.print_table(table_rows, table_columns, title=title)
+    bm.write_results(
         "grid_time",
         tables,
         meta,

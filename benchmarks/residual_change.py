@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import pairwise_distances
 
+from skvae import benchmarking as bm
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
+import _cli  # noqa: E402
 
 
 def nearest_same_class(X_new, y_new, X_train, y_train) -> tuple[np.ndarray, np.ndarray]:
@@ -45,14 +47,14 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, default=100, help="training images (balanced)")
     parser.add_argument("--latent", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    _common.add_common_args(parser)
+    _cli.add_common_args(parser)
     args = parser.parse_args(argv)
-    threads = _common.set_threads(args.threads)
+    threads = bm.set_threads(args.threads)
 
     from imblearn.over_sampling import SMOTE
 
     from skvae import VAEOversampler
-    from skvae.experiment.config import VAE_DEFAULTS
+    from skvae.experiment.config import VAE_DEFAULTS, oversampler_params
     from skvae.experiment.data import load_dataset, make_cv
 
     data = load_dataset("mnist", str(args.data_home))
@@ -69,10 +71,11 @@ def main(argv=None) -> None:
     pair_l2 = float(np.median(np.concatenate(pairs)))
     rows = [dict(generator="two training digits", median_l2=pair_l2)]
 
+    vae_params = oversampler_params(VAE_DEFAULTS)
     samplers = {
-        "VAE (decode)": VAEOversampler(args.latent, random_state=args.seed, **VAE_DEFAULTS),
+        "VAE (decode)": VAEOversampler(args.latent, random_state=args.seed, **vae_params),
         "VAE (residual)": VAEOversampler(
-            args.latent, generation="residual", random_state=args.seed, **VAE_DEFAULTS
+            args.latent, generation="residual", random_state=args.seed, **vae_params
         ),
         "SMOTE": SMOTE(k_neighbors=min(5, per_class - 1), random_state=args.seed),
     }
@@ -108,9 +111,7 @@ def main(argv=None) -> None:
         "mean_abs_pixel_change, pixels_changed_over_0_1: against that nearest training digit.",
     ]
     title = "Distance to the nearest training digit"
-    _common.write_table(
-        "residual_change", title, rows, columns, meta, out_dir=args.out, notes=notes
-    )
+    bm.write_table("residual_change", title, rows, columns, meta, out_dir=args.out, notes=notes)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common as C  # noqa: E402
+import _cli  # noqa: E402
 import numpy as np  # noqa: E402
 from imblearn.datasets import make_imbalance  # noqa: E402
 from imblearn.over_sampling import ADASYN, SMOTE, RandomOverSampler  # noqa: E402
@@ -91,6 +91,8 @@ from sklearn.model_selection import StratifiedKFold, cross_validate  # noqa: E40
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skvae import VAEOversampler  # noqa: E402
+from skvae import benchmarking as bm  # noqa: E402
+from skvae.experiment.config import oversampler_params  # noqa: E402
 
 SAMPLERS = ("none", "ros", "smote", "adasyn", "vae")
 CLASSIFIERS = ("logreg", "rf")
@@ -140,7 +142,10 @@ def make_sampler(name: str, seed: int, latent: int = 2, vae_params: dict | None 
         return ADASYN(random_state=seed)
     if name == "vae":
         return VAEOversampler(
-            latent=latent, sampling_strategy="auto", random_state=seed, **(vae_params or {})
+            latent=latent,
+            sampling_strategy="auto",
+            random_state=seed,
+            **oversampler_params(vae_params or {}),
         )
     raise ValueError(f"unknown sampler {name!r}; choose from {SAMPLERS}")
 
@@ -392,7 +397,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="VAEOversampler max_epochs (default: the library's, 200); for quick checks",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
-    parser.add_argument("--out", type=Path, default=C.RESULTS_DIR)
+    parser.add_argument("--out", type=Path, default=_cli.RESULTS_DIR)
     return parser.parse_args(argv)
 
 
@@ -400,10 +405,10 @@ def main(argv=None) -> None:
     from threadpoolctl import threadpool_limits
 
     args = parse_args(argv)
-    threads = C.set_threads(args.threads)
+    threads = bm.set_threads(args.threads)
     vae_params = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
     start = time.perf_counter()
-    load_start = C.load_average()
+    load_start = bm.load_average()
     with threadpool_limits(limits=args.threads):
         records = run_benchmark(
             args.datasets,
@@ -420,11 +425,11 @@ def main(argv=None) -> None:
     tests = wilcoxon_rows(records)
     tables = {}
     for title, rows in summaries.items():
-        C.print_table(rows, SUMMARY_COLUMNS, title=title)
+        bm.print_table(rows, SUMMARY_COLUMNS, title=title)
         tables[title] = (rows, SUMMARY_COLUMNS)
     if tests:
         test_cols = list(tests[0])
-        C.print_table(_fmt_rows(tests), test_cols, title="Wilcoxon signed-rank tests")
+        bm.print_table(_fmt_rows(tests), test_cols, title="Wilcoxon signed-rank tests")
         tables["Wilcoxon signed-rank tests (paired over data set x seed fold-means)"] = (
             _fmt_rows(tests),
             test_cols,
@@ -470,9 +475,9 @@ def main(argv=None) -> None:
         "threads": threads,
         "runtime_s": round(runtime, 1),
         "load_average_start": load_start,
-        "load_average_end": C.load_average(),
+        "load_average_end": bm.load_average(),
     }
-    json_path, md_path = C.write_results("tabular", tables, meta, out_dir=args.out, notes=notes)
+    json_path, md_path = bm.write_results("tabular", tables, meta, out_dir=args.out, notes=notes)
     # Every (data set, classifier, seed, sampler) record goes to the json only.
     payload = json.loads(json_path.read_text(encoding="utf-8"))
     payload["runs"] = records

@@ -6,6 +6,8 @@ VAEOversampler
     imbalanced-learn over-sampler training one VAE per class.
 VAEEncoder
     scikit-learn transformer to and from one VAE's latent space.
+VAETraining
+    How their VAEs train (the ``training`` parameter of both).
 CNNClassifier
     The paper's CNN as a scikit-learn compatible skorch classifier.
 RandomAffine, ElasticDistortion, RandomFlip, Compose
@@ -26,6 +28,7 @@ from .classifier import CNNClassifier
 from .datasets import load_digits, load_mnist
 from .encoder import VAEEncoder
 from .model_selection import BalancedSubsetSplit
+from .nn.fitting import VAETraining
 from .oversampler import VAEOversampler
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "RandomFlip",
     "VAEEncoder",
     "VAEOversampler",
+    "VAETraining",
     "load_digits",
     "load_mnist",
 ]

@@ -7,11 +7,16 @@ and the constraints of the parameters they share.
 from __future__ import annotations
 
 import warnings
+from dataclasses import asdict
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
 from ._utils import resolve_image_shape, square_side
 from .nn import MLPVAE, VAE, ConditionalConvVAE, ConditionalMLPVAE, ConvVAE
@@ -25,32 +30,47 @@ VAE_PARAMETER_CONSTRAINTS: dict = {
     "latent": [Interval(Integral, 1, None, closed="left")],
     "image_shape": [StrOptions({"auto"}), None, tuple, list],
     "vae": [StrOptions({"auto", "conv", "mlp"}), callable],
-    "beta": [Interval(Real, 0, None, closed="left")],
-    "max_epochs": [Interval(Integral, 1, None, closed="left")],
-    "min_steps": [Interval(Integral, 0, None, closed="left")],
-    "patience": [Interval(Integral, 0, None, closed="left")],
-    "lr": [Interval(Real, 0, None, closed="neither")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "precision": [StrOptions({"fp32", "bf16"})],
-    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "training": [None, dict, VAETraining],
     "device": [str, torch.device],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
 
+#: Constraints of the fields of :class:`~skvae.nn.fitting.VAETraining`.
+TRAINING_CONSTRAINTS: dict = {
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "min_steps": [Interval(Integral, 0, None, closed="left")],
+    "patience": [Interval(Integral, 0, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "beta": [Interval(Real, 0, None, closed="left")],
+    "precision": [StrOptions({"fp32", "bf16"})],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+}
 
-def training_settings(estimator) -> VAETraining:
-    """The :class:`~skvae.nn.fitting.VAETraining` of an estimator's parameters."""
-    return VAETraining(
-        max_epochs=int(estimator.max_epochs),
-        min_steps=int(estimator.min_steps),
-        patience=int(estimator.patience),
-        lr=float(estimator.lr),
-        batch_size=int(estimator.batch_size),
-        beta=float(estimator.beta),
-        precision=estimator.precision,
-        validation_fraction=float(estimator.validation_fraction),
+
+def resolve_training(training, owner: str) -> VAETraining:
+    """The :class:`~skvae.nn.fitting.VAETraining` of an estimator's ``training``, checked.
+
+    None gives the defaults; a dict overrides some of them; an instance is
+    taken as it is. Unknown fields and bad values raise, naming ``owner``.
+    """
+    if training is None:
+        settings = VAETraining()
+    elif isinstance(training, VAETraining):
+        settings = training
+    else:
+        unknown = sorted(set(training) - set(TRAINING_CONSTRAINTS))
+        if unknown:
+            raise ValueError(
+                f"{owner}: training has no field(s) {unknown}; the fields are "
+                f"{sorted(TRAINING_CONSTRAINTS)}."
+            )
+        settings = VAETraining(**training)
+    validate_parameter_constraints(
+        TRAINING_CONSTRAINTS, asdict(settings), caller_name=f"{owner} training"
     )
+    return settings
 
 
 def _looks_like_pixels(X: np.ndarray) -> bool:

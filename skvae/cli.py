@@ -45,16 +45,11 @@ def key_value(text: str) -> tuple[str, Any]:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from .experiment.conditions import ALL_CONDITIONS, CONDITIONS
-    from .experiment.config import DEFAULT_GRIDS
-    from .experiment.data import DATASETS
-
     parser = argparse.ArgumentParser(
         prog="skvae",
         description="Data augmentation with per-class VAEs (Garay-Maestre et al., 2019).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
     rep = commands.add_parser(
         "reproduce",
         help="run or resume the paper's experiment and write its tables and figures",
@@ -65,7 +60,26 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    grids = "; ".join(
+    _add_grid_arguments(rep)
+    _add_setting_arguments(rep)
+    _add_run_arguments(rep)
+    rpt = commands.add_parser(
+        "report",
+        help="rewrite the tables and figures from an existing results.csv",
+        description="Rewrite the tables and figures from DIR/results.csv, which covers "
+        "the grid of the last `skvae reproduce` into DIR. With --from-cells, first "
+        "rebuild results.csv from every finished cell in DIR/cells, e.g. after growing "
+        "a run size by size or seed by seed.",
+    )
+    _add_report_arguments(rpt)
+    return parser
+
+
+def _default_grids_text() -> str:
+    """The default grid of every data set, as shown in ``--sizes``' help."""
+    from .experiment.config import DEFAULT_GRIDS
+
+    return "; ".join(
         f"{name}: sizes {' '.join(map(str, g['sizes']))}, latents "
         f"{' '.join(map(str, g['latents']))}, {g['seeds']} seeds"
         + "".join(
@@ -75,6 +89,14 @@ def _build_parser() -> argparse.ArgumentParser:
         )
         for name, g in DEFAULT_GRIDS.items()
     )
+
+
+def _add_grid_arguments(rep: argparse.ArgumentParser) -> None:
+    """``reproduce``'s options that choose the grid's cells."""
+    from .experiment.conditions import ALL_CONDITIONS, CONDITIONS
+    from .experiment.data import DATASETS
+
+    grids = _default_grids_text()
     rep.add_argument(
         "--dataset",
         choices=sorted(DATASETS),
@@ -117,6 +139,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "AUG and AUG@1 .. AUG@4, from the paper's expert setting to every "
         "transformation, plus the CNN baseline",
     )
+
+
+def _add_setting_arguments(rep: argparse.ArgumentParser) -> None:
+    """``reproduce``'s ``--*-param`` overrides of the estimators' settings."""
     rep.add_argument(
         "--vae-param",
         type=key_value,
@@ -151,6 +177,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="how VAE conditions use generated images, over SYNTHETIC_DEFAULTS: "
         "form=nested|pipeline, synthetic_weight=W, synthetic_refresh=True|False",
     )
+
+
+def _add_run_arguments(rep: argparse.ArgumentParser) -> None:
+    """``reproduce``'s options of how and where the run goes."""
     rep.add_argument(
         "--device", default=None, help="torch device of both estimators: cpu, cuda, cuda:N or auto"
     )
@@ -190,14 +220,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    rpt = commands.add_parser(
-        "report",
-        help="rewrite the tables and figures from an existing results.csv",
-        description="Rewrite the tables and figures from DIR/results.csv, which covers "
-        "the grid of the last `skvae reproduce` into DIR. With --from-cells, first "
-        "rebuild results.csv from every finished cell in DIR/cells, e.g. after growing "
-        "a run size by size or seed by seed.",
-    )
+
+def _add_report_arguments(rpt: argparse.ArgumentParser) -> None:
+    """``report``'s options."""
     rpt.add_argument(
         "--out",
         metavar="DIR",
@@ -210,7 +235,6 @@ def _build_parser() -> argparse.ArgumentParser:
         help="rebuild results.csv from all finished cells in DIR/cells first (refused "
         "if two cells share a grid point, i.e. runs with other settings were mixed)",
     )
-    return parser
 
 
 def _reproduce(args: argparse.Namespace) -> int:

@@ -222,81 +222,15 @@ def load_mnist(
     >>> X.shape, y.shape  # doctest: +SKIP
     ((10000, 784), (10000,))
     """
-    if subset not in ("all", "train", "test"):
-        raise ValueError(f"subset must be one of 'all', 'train' or 'test', got {subset!r}.")
-    if not isinstance(timeout, numbers.Real) or isinstance(timeout, bool):
-        raise TypeError(f"timeout must be a number, got {timeout!r}.")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be positive, got {timeout!r}.")
+    _check_load_args(subset, timeout)
     mirror_list = _normalize_mirrors(mirrors)
     folder = get_data_home(data_home)
-
     parts = ["train", "test"] if subset == "all" else [subset]
-    names = [name for part in parts for name in _MNIST_PARTS[part][:2]]
-
-    # Locate every needed file first, so that a missing file is reported (or
-    # downloaded) before any expensive parsing.
-    paths = {name: _find_local(folder, name) for name in names}
-    missing = [name for name in names if paths[name] is None]
-    if missing and not download:
-        raise FileNotFoundError(
-            f"MNIST file(s) {', '.join(missing)} not found in the folder "
-            f"'{folder}' and download=False. Put the files there (each either "
-            f"gzipped with a '.gz' suffix or raw), point data_home or the "
-            f"{DATA_HOME_ENV} environment variable at the folder that holds "
-            f"them, or pass download=True."
-        )
-    for name in missing:
-        paths[name] = _download(folder, name, mirror_list, timeout)
-
-    images_parts = []
-    labels_parts = []
-    for part in parts:
-        images_name, labels_name, n_samples = _MNIST_PARTS[part]
-        images = _load_idx_file(paths[images_name], images_name)
-        labels = _load_idx_file(paths[labels_name], labels_name)
-        for arr, name, path in (
-            (images, images_name, paths[images_name]),
-            (labels, labels_name, paths[labels_name]),
-        ):
-            if arr.shape[0] != n_samples:  # pragma: no cover - checksum guards
-                raise ValueError(
-                    f"MNIST file '{path}' holds {arr.shape[0]} samples, "
-                    f"expected {n_samples} for {name}."
-                )
-        images_parts.append(images)
-        labels_parts.append(labels)
-
-    raw = images_parts[0] if len(images_parts) == 1 else np.concatenate(images_parts)
-    n_total = raw.shape[0]
-    data = np.empty((n_total, _MNIST_SIDE * _MNIST_SIDE), dtype=np.float32)
-    np.divide(raw.reshape(n_total, -1), np.float32(255), out=data, dtype=np.float32)
-    target = np.concatenate(labels_parts).astype(np.int64)
-
+    paths = _locate_mnist(folder, parts, download, mirror_list, timeout)
+    data, target = _read_mnist(paths, parts)
     if return_X_y:
         return data, target
-
-    is_test = np.zeros(n_total, dtype=bool)
-    if subset != "train":
-        is_test[n_total - _MNIST_PARTS["test"][2] :] = True
-
-    bunch = Bunch(
-        data=data,
-        target=target,
-        images=data.reshape(n_total, _MNIST_SIDE, _MNIST_SIDE),
-        is_test=is_test,
-        image_shape=(1, _MNIST_SIDE, _MNIST_SIDE),
-        target_names=np.arange(10),
-        subset=subset,
-        data_home=str(folder),
-        DESCR=_MNIST_DESCR,
-    )
-    n_train = _MNIST_PARTS["train"][2] if subset in ("all", "train") else 0
-    if subset in ("all", "train"):
-        bunch.X_train, bunch.y_train = data[:n_train], target[:n_train]
-    if subset in ("all", "test"):
-        bunch.X_test, bunch.y_test = data[n_train:], target[n_train:]
-    return bunch
+    return _mnist_bunch(data, target, subset, folder)
 
 
 def load_digits(*, return_X_y: bool = False) -> Bunch | tuple[np.ndarray, np.ndarray]:
@@ -363,6 +297,94 @@ def load_digits(*, return_X_y: bool = False) -> Bunch | tuple[np.ndarray, np.nda
 # ----------------------------------------------------------------------------
 # private helpers
 # ----------------------------------------------------------------------------
+
+
+def _check_load_args(subset: str, timeout: float) -> None:
+    """Validate :func:`load_mnist`'s ``subset`` and ``timeout``."""
+    if subset not in ("all", "train", "test"):
+        raise ValueError(f"subset must be one of 'all', 'train' or 'test', got {subset!r}.")
+    if not isinstance(timeout, numbers.Real) or isinstance(timeout, bool):
+        raise TypeError(f"timeout must be a number, got {timeout!r}.")
+    if not timeout > 0:
+        raise ValueError(f"timeout must be positive, got {timeout!r}.")
+
+
+def _locate_mnist(
+    folder: Path, parts: list[str], download: bool, mirrors: list[str], timeout: float
+) -> dict[str, Path]:
+    """Path of every file ``parts`` need, downloading the missing ones if allowed.
+
+    Every file is located first, so that a missing one is reported (or
+    downloaded) before any expensive parsing.
+    """
+    names = [name for part in parts for name in _MNIST_PARTS[part][:2]]
+    paths = {name: _find_local(folder, name) for name in names}
+    missing = [name for name in names if paths[name] is None]
+    if missing and not download:
+        raise FileNotFoundError(
+            f"MNIST file(s) {', '.join(missing)} not found in the folder "
+            f"'{folder}' and download=False. Put the files there (each either "
+            f"gzipped with a '.gz' suffix or raw), point data_home or the "
+            f"{DATA_HOME_ENV} environment variable at the folder that holds "
+            f"them, or pass download=True."
+        )
+    for name in missing:
+        paths[name] = _download(folder, name, mirrors, timeout)
+    return paths
+
+
+def _read_mnist(paths: dict[str, Path], parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(data, target)`` of ``parts`` in order: float32 pixels in [0, 1], int64 labels."""
+    images_parts = []
+    labels_parts = []
+    for part in parts:
+        images_name, labels_name, n_samples = _MNIST_PARTS[part]
+        images = _load_idx_file(paths[images_name], images_name)
+        labels = _load_idx_file(paths[labels_name], labels_name)
+        for arr, name, path in (
+            (images, images_name, paths[images_name]),
+            (labels, labels_name, paths[labels_name]),
+        ):
+            if arr.shape[0] != n_samples:  # pragma: no cover - checksum guards
+                raise ValueError(
+                    f"MNIST file '{path}' holds {arr.shape[0]} samples, "
+                    f"expected {n_samples} for {name}."
+                )
+        images_parts.append(images)
+        labels_parts.append(labels)
+
+    raw = images_parts[0] if len(images_parts) == 1 else np.concatenate(images_parts)
+    n_total = raw.shape[0]
+    data = np.empty((n_total, _MNIST_SIDE * _MNIST_SIDE), dtype=np.float32)
+    np.divide(raw.reshape(n_total, -1), np.float32(255), out=data, dtype=np.float32)
+    target = np.concatenate(labels_parts).astype(np.int64)
+    return data, target
+
+
+def _mnist_bunch(data: np.ndarray, target: np.ndarray, subset: str, folder: Path) -> Bunch:
+    """The :class:`~sklearn.utils.Bunch` :func:`load_mnist` returns."""
+    n_total = data.shape[0]
+    is_test = np.zeros(n_total, dtype=bool)
+    if subset != "train":
+        is_test[n_total - _MNIST_PARTS["test"][2] :] = True
+
+    bunch = Bunch(
+        data=data,
+        target=target,
+        images=data.reshape(n_total, _MNIST_SIDE, _MNIST_SIDE),
+        is_test=is_test,
+        image_shape=(1, _MNIST_SIDE, _MNIST_SIDE),
+        target_names=np.arange(10),
+        subset=subset,
+        data_home=str(folder),
+        DESCR=_MNIST_DESCR,
+    )
+    n_train = _MNIST_PARTS["train"][2] if subset in ("all", "train") else 0
+    if subset in ("all", "train"):
+        bunch.X_train, bunch.y_train = data[:n_train], target[:n_train]
+    if subset in ("all", "test"):
+        bunch.X_test, bunch.y_test = data[n_train:], target[n_train:]
+    return bunch
 
 
 def _normalize_mirrors(mirrors: str | Iterable[str] | None) -> list[str]:

@@ -12,12 +12,15 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._network import VAE_PARAMETER_CONSTRAINTS, make_vae, read_image_shape, training_settings
+from ._network import VAE_PARAMETER_CONSTRAINTS, make_vae, read_image_shape, resolve_training
+from ._removed import RejectsRemovedParameters
 from ._utils import draw_seed, resolve_device
 from .nn.fitting import fit_vae, from_vae_units, to_vae_units
 
 
-class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class VAEEncoder(
+    RejectsRemovedParameters, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Encode rows into a VAE's latent space, and decode codes back.
 
     One VAE (the same networks as :class:`VAEOversampler`'s, trained the same
@@ -39,24 +42,13 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         features otherwise.
     vae : {"auto", "conv", "mlp"} or callable, default="auto"
         The network, as in :class:`VAEOversampler`.
-    beta : float, default=1.0
-        Weight of the KL term.
-    max_epochs : int, default=200
-        Most epochs (unless ``min_steps`` needs more).
-    min_steps : int, default=0
-        Least optimiser steps before early stopping may stop.
-    patience : int, default=20
-        Epochs without improvement before stopping.
-    lr : float, default=1e-3
-        RMSprop learning rate.
-    batch_size : int, default=100
-        Mini-batch size.
-    precision : {"fp32", "bf16"}, default="fp32"
-        Training under bfloat16 autocast with ``"bf16"``.
-    validation_fraction : float, default=0.15
-        Share of the rows held out for early stopping (none if that rounds to 0).
+    training : dict, VAETraining or None, default=None
+        How the VAE trains, as in :class:`VAEOversampler`: a
+        :class:`~skvae.nn.fitting.VAETraining`, a dict of some of its fields
+        over the defaults, or None for the defaults.
     device : str, default="cpu"
-        Training device; the fitted VAE is kept on the CPU.
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; the fitted VAE is
+        kept on the CPU.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, the split and training noise.
     verbose : int, default=0
@@ -78,7 +70,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     >>> from skvae import VAEEncoder
     >>> from skvae.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
-    >>> enc = VAEEncoder(latent=2, max_epochs=3, random_state=0).fit(X[:200])
+    >>> enc = VAEEncoder(latent=2, training={"max_epochs": 3}, random_state=0).fit(X[:200])
     >>> Z = enc.transform(X[:5])
     >>> Z.shape, enc.inverse_transform(Z).shape
     ((5, 2), (5, 64))
@@ -95,14 +87,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         *,
         image_shape="auto",
         vae="auto",
-        beta: float = 1.0,
-        max_epochs: int = 200,
-        min_steps: int = 0,
-        patience: int = 20,
-        lr: float = 1e-3,
-        batch_size: int = 100,
-        precision: str = "fp32",
-        validation_fraction: float = 0.15,
+        training=None,
         device="cpu",
         random_state=None,
         verbose: int = 0,
@@ -110,14 +95,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         self.latent = latent
         self.image_shape = image_shape
         self.vae = vae
-        self.beta = beta
-        self.max_epochs = max_epochs
-        self.min_steps = min_steps
-        self.patience = patience
-        self.lr = lr
-        self.batch_size = batch_size
-        self.precision = precision
-        self.validation_fraction = validation_fraction
+        self.training = training
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -148,7 +126,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             ),
             X,
             draw_seed(self.random_state),
-            training_settings(self),
+            resolve_training(self.training, type(self).__name__),
             device=resolve_device(self.device),
             name="VAEEncoder",
             callback=_print_epoch if self.verbose and self.verbose > 1 else None,

@@ -16,7 +16,8 @@ back.
 
 A *filter* (the ``filter`` parameter) keeps only generated rows that a
 classifier of the real rows assigns to their class: :class:`ClassifierFilter`.
-A new strategy is one class here with ``fit(vae, rows, codes)`` and
+A new strategy is one class here with ``check(vae=None)`` (raise on settings
+it cannot generate with, before any training), ``fit(vae, rows, codes)`` and
 ``generate(n, rng)``.
 """
 
@@ -35,7 +36,7 @@ from .latent import make_latent_sampler
 
 
 def _check_temperature(temperature: float, vae) -> None:
-    if temperature != 1 and vae.likelihood != "bernoulli":
+    if vae is not None and temperature != 1 and vae.likelihood != "bernoulli":
         raise ValueError(
             f"temperature={temperature} needs a VAE with the 'bernoulli' likelihood "
             f"(images in [0, 1]); this one's is {vae.likelihood!r}. Use temperature=1 "
@@ -76,8 +77,11 @@ class Decode(BaseEstimator):
         self.latent_sampler = latent_sampler
         self.temperature = temperature
 
-    def check(self, vae) -> None:
-        """Raise if this strategy cannot generate with ``vae`` (before training it)."""
+    def check(self, vae=None) -> None:
+        """Raise if this strategy cannot generate with ``vae`` (before training it).
+
+        Without ``vae``, checks the settings alone.
+        """
         _check_positive("temperature", self.temperature)
         _check_temperature(self.temperature, vae)
         make_latent_sampler(self.latent_sampler)
@@ -111,11 +115,14 @@ class LikelihoodSample(Decode):
         Where codes are drawn, as in :class:`Decode`.
     """
 
-    def __init__(self, latent_sampler="prior") -> None:
-        super().__init__(latent_sampler=latent_sampler)
+    #: The likelihood's own scale: a Gaussian decodes at temperature 1 only.
+    temperature = 1.0
 
-    def check(self, vae) -> None:
-        if vae.likelihood != "gaussian":
+    def __init__(self, latent_sampler="prior") -> None:
+        self.latent_sampler = latent_sampler
+
+    def check(self, vae=None) -> None:
+        if vae is not None and vae.likelihood != "gaussian":
             raise ValueError(
                 "generation='sample' adds the noise of a Gaussian likelihood (tabular "
                 f"data); this VAE's likelihood is {vae.likelihood!r}: use "
@@ -152,8 +159,8 @@ class Residual(BaseEstimator):
     def __init__(self, temperature: float = 1.0) -> None:
         self.temperature = temperature
 
-    def check(self, vae) -> None:
-        """Raise if this strategy cannot generate with ``vae``."""
+    def check(self, vae=None) -> None:
+        """Raise if this strategy cannot generate with ``vae`` (without: the settings alone)."""
         _check_positive("temperature", self.temperature)
         _check_temperature(self.temperature, vae)
 
@@ -191,7 +198,7 @@ def make_generation(spec):
         return _NAMED[spec]()
     if not all(hasattr(spec, name) for name in ("check", "fit", "generate")):
         raise TypeError(
-            "generation must be a name or an object with check(vae), fit(vae, rows, "
+            "generation must be a name or an object with check(vae=None), fit(vae, rows, "
             f"codes) and generate(n, rng), got {type(spec).__name__}."
         )
     return clone(spec, safe=False)

@@ -299,7 +299,25 @@ def generation_report(
     check_is_fitted(sampler, "classes_")
     y_train, y_heldout = np.asarray(y_train), np.asarray(y_heldout)
     X_train, X_heldout = _rows(X_train, "X_train"), _rows(X_heldout, "X_heldout")
-    gen, labels, memo, memo_real = [], [], [], []
+    _check_generator_per_class(sampler)
+    X_gen, y_gen, memo, memo_real = _generate_per_class(
+        sampler, X_train, y_train, X_heldout, y_heldout, n_per_class, random_state
+    )
+    report = {
+        "class_consistency": class_consistency(reference, X_gen, y_gen),
+        "frechet_distance": frechet_distance(X_heldout, X_gen, features=features),
+        "memorisation_rate": float(np.mean(memo)),
+        "memorisation_rate_real": float(np.mean(memo_real)),
+    }
+    if tstr_estimator is not None:
+        report["tstr"] = train_synthetic_test_real(
+            tstr_estimator, X_gen, y_gen, X_heldout, y_heldout
+        )
+    return report
+
+
+def _check_generator_per_class(sampler) -> None:
+    """Refuse a sampler that has no generator for some class."""
     classes = np.asarray(sampler.classes_).tolist()
     missing = [c for c in classes if c not in getattr(sampler, "vaes_", classes)]
     if missing:
@@ -309,6 +327,17 @@ def generation_report(
             "none (their sampling strategy generated nothing). Fit the sampler with "
             "sampling_strategy='augment' and augment_size > 0."
         )
+
+
+def _generate_per_class(
+    sampler, X_train, y_train, X_heldout, y_heldout, n_per_class: int, random_state
+) -> tuple[np.ndarray, np.ndarray, list[float], list[float]]:
+    """Generated samples and labels of every class, and each class's memorisation rates.
+
+    Returns ``(X_gen, y_gen, memo, memo_real)``: the memorisation rate per
+    class of the generated samples and of real held-out queries.
+    """
+    gen, labels, memo, memo_real = [], [], [], []
     for k, label in enumerate(sampler.classes_):
         seed = None if random_state is None else int(random_state) + k
         g = _rows(sampler.sample(n_per_class, label, random_state=seed), "generated")
@@ -324,15 +353,4 @@ def generation_report(
         memo_real.append(memorisation_rate(held[:half], train, held[half:]))
         gen.append(g)
         labels.append(np.full(len(g), label))
-    X_gen, y_gen = np.concatenate(gen), np.concatenate(labels)
-    report = {
-        "class_consistency": class_consistency(reference, X_gen, y_gen),
-        "frechet_distance": frechet_distance(X_heldout, X_gen, features=features),
-        "memorisation_rate": float(np.mean(memo)),
-        "memorisation_rate_real": float(np.mean(memo_real)),
-    }
-    if tstr_estimator is not None:
-        report["tstr"] = train_synthetic_test_real(
-            tstr_estimator, X_gen, y_gen, X_heldout, y_heldout
-        )
-    return report
+    return np.concatenate(gen), np.concatenate(labels), memo, memo_real

@@ -200,22 +200,36 @@ class BalancedSubsetSplit(BaseCrossValidator):
                 f"training subset."
             )
 
-        if self.test_mask is None:
-            test_pool = np.ones(n_samples, dtype=bool)
-        else:
-            test_pool = np.asarray(self.test_mask)
-            if test_pool.dtype != bool:
-                raise ValueError(f"test_mask must be a boolean array, got dtype {test_pool.dtype}.")
-            if test_pool.shape != (n_samples,):
-                raise ValueError(
-                    f"test_mask has shape {test_pool.shape}, but X has "
-                    f"{n_samples} samples; expected shape ({n_samples},)."
-                )
-
+        test_pool = self._test_pool(n_samples)
         rng = _make_rng(self.random_state)
         test_rng = rng if self.test_random_state is None else _make_rng(self.test_random_state)
+        test = self._draw_test(classes, y_idx, test_pool, test_rng)
+        pools = self._train_pools(classes, y_idx, test_pool, test, train_per_class)
 
-        # Fixed test subset.
+        train_subsets = []
+        for _ in range(self.n_splits):
+            train = np.concatenate(
+                [rng.choice(pool, size=train_per_class, replace=False) for pool in pools]
+            )
+            train_subsets.append(rng.permutation(train))
+        return train_subsets, test
+
+    def _test_pool(self, n_samples: int) -> np.ndarray:
+        """Boolean mask of the samples the test subset may come from."""
+        if self.test_mask is None:
+            return np.ones(n_samples, dtype=bool)
+        test_pool = np.asarray(self.test_mask)
+        if test_pool.dtype != bool:
+            raise ValueError(f"test_mask must be a boolean array, got dtype {test_pool.dtype}.")
+        if test_pool.shape != (n_samples,):
+            raise ValueError(
+                f"test_mask has shape {test_pool.shape}, but X has "
+                f"{n_samples} samples; expected shape ({n_samples},)."
+            )
+        return test_pool
+
+    def _draw_test(self, classes, y_idx, test_pool: np.ndarray, rng) -> np.ndarray:
+        """The fixed test subset: sorted indices drawn from ``test_pool`` with ``rng``."""
         if self.test_size_per_class is None:
             test = np.flatnonzero(test_pool)
         else:
@@ -229,14 +243,18 @@ class BalancedSubsetSplit(BaseCrossValidator):
                         f"fewer than test_size_per_class="
                         f"{self.test_size_per_class}."
                     )
-                chosen.append(test_rng.choice(pool, size=self.test_size_per_class, replace=False))
+                chosen.append(rng.choice(pool, size=self.test_size_per_class, replace=False))
             test = np.sort(np.concatenate(chosen))
         if len(test) == 0:
             raise ValueError("The test pool (test_mask) selects no sample.")
+        return test
 
-        # Training pools, per class, disjoint from the test subset.
+    def _train_pools(
+        self, classes, y_idx, test_pool: np.ndarray, test: np.ndarray, train_per_class: int
+    ) -> list[np.ndarray]:
+        """Per class, the indices training subsets are drawn from, disjoint from ``test``."""
         if self.test_mask is None:
-            train_pool = np.ones(n_samples, dtype=bool)
+            train_pool = np.ones(len(y_idx), dtype=bool)
             train_pool[test] = False
         else:
             train_pool = ~test_pool
@@ -252,17 +270,10 @@ class BalancedSubsetSplit(BaseCrossValidator):
                 raise ValueError(
                     f"Class {_label(label)} has only {len(pool)} samples {where}, "
                     f"fewer than the {train_per_class} per class required by "
-                    f"train_size={self.train_size} with {n_classes} classes."
+                    f"train_size={self.train_size} with {len(classes)} classes."
                 )
             pools.append(pool)
-
-        train_subsets = []
-        for _ in range(self.n_splits):
-            train = np.concatenate(
-                [rng.choice(pool, size=train_per_class, replace=False) for pool in pools]
-            )
-            train_subsets.append(rng.permutation(train))
-        return train_subsets, test
+        return pools
 
 
 def _label(label) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from dataclasses import asdict
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,22 +17,24 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
-from ._network import (
-    VAE_PARAMETER_CONSTRAINTS,
-    make_vae,
-    read_image_shape,
-    training_settings,
-)
+from ._network import VAE_PARAMETER_CONSTRAINTS, make_vae, read_image_shape, resolve_training
+from ._removed import RejectsRemovedParameters
 from ._utils import draw_seed, flatten_images, plain_label, resolve_device
 from .generation import make_generation
 from .nn import VAE
-from .nn.fitting import fit_class_vaes, fit_conditional_vae, from_vae_units, to_vae_units
+from .nn.fitting import (
+    VAETraining,
+    fit_class_vaes,
+    fit_conditional_vae,
+    from_vae_units,
+    to_vae_units,
+)
 from .nn.seeds import seeded_torch
 
 _IMBLEARN_STRATEGIES = {"auto", "minority", "not minority", "not majority", "all"}
 
 
-class VAEOversampler(BaseOverSampler):
+class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
     """Over-sample every class with its own variational auto-encoder.
 
     The method of Garay-Maestre, Gallego and Calvo-Zaragoza (2019), "Data
@@ -85,29 +88,12 @@ class VAEOversampler(BaseOverSampler):
         ``vae(input_shape, latent) -> skvae.nn.VAE`` brings one's own encoder
         and decoder (see :class:`skvae.nn.VAE`); a ``"bernoulli"`` likelihood
         needs data in [0, 1], a ``"gaussian"`` one is fed standardised features.
-    beta : float, default=1.0
-        Weight of the KL term in the ELBO.
-    max_epochs : int, default=200
-        Most epochs per class-VAE (unless ``min_steps`` needs more).
-    min_steps : int, default=0
-        Least optimiser steps per class-VAE before early stopping may stop. A
-        class of 4 images makes one step per epoch; epochs alone under-train it.
-    patience : int, default=20
-        Epochs without improvement of the validation loss tolerated; the next
-        one stops training.
-    lr : float, default=1e-3
-        RMSprop learning rate (the paper).
-    batch_size : int, default=100
-        Mini-batch size (the paper).
-    precision : {"fp32", "bf16"}, default="fp32"
-        ``"bf16"`` trains the VAEs with their forward pass and loss under
-        ``torch.autocast`` with bfloat16 (CPU or GPU); weights, optimiser and
-        generation stay float32.
-    validation_fraction : float, default=0.15
-        Share of each class held out for early stopping (the paper: 15%). The
-        class gets ``round(validation_fraction * n_c)`` validation rows; when that
-        is 0 (e.g. fewer than 4 rows at 0.15) or would leave no training row, the
-        class trains on all its rows and early stopping watches the training loss.
+    training : dict, VAETraining or None, default=None
+        How each VAE trains: a :class:`~skvae.nn.fitting.VAETraining` (also
+        ``skvae.VAETraining``), or a dict of some of its fields over the
+        defaults, e.g. ``{"max_epochs": 50, "lr": 3e-4}``. None is the paper's
+        recipe: RMSprop at 1e-3, mini-batches of 100, early stopping with
+        patience 20 on 15 % of each class's rows, at most 200 epochs, KL weight 1.
     generation : {"decode", "sample", "residual"} or strategy, default="decode"
         How a class's trained VAE makes new rows: a strategy of
         :mod:`skvae.generation`, cloned and fitted per class. ``"decode"`` is
@@ -182,8 +168,8 @@ class VAEOversampler(BaseOverSampler):
     >>> from skvae.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
     >>> X, y = X[:100], y[:100]
-    >>> sampler = VAEOversampler(latent=2, max_epochs=2, augment_size=3,
-    ...                          random_state=0)
+    >>> sampler = VAEOversampler(latent=2, training={"max_epochs": 2},
+    ...                          augment_size=3, random_state=0)
     >>> X_res, y_res = sampler.fit_resample(X, y)
     >>> X_res.shape  # every class up to the largest (12), then 3 more each
     (150, 64)
@@ -194,8 +180,8 @@ class VAEOversampler(BaseOverSampler):
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as cache:
-    ...     cached = VAEOversampler(latent=2, max_epochs=2, augment_size=3,
-    ...                             random_state=0, memory=cache)
+    ...     cached = VAEOversampler(latent=2, training={"max_epochs": 2},
+    ...                             augment_size=3, random_state=0, memory=cache)
     ...     X_first, _ = cached.fit_resample(X, y)
     ...     X_again, _ = cached.fit_resample(X, y)
     >>> bool((X_first == X_again).all() and (X_first == X_res).all())
@@ -231,14 +217,7 @@ class VAEOversampler(BaseOverSampler):
         augment_size: int | float = 1.0,
         image_shape="auto",
         vae="auto",
-        beta: float = 1.0,
-        max_epochs: int = 200,
-        min_steps: int = 0,
-        patience: int = 20,
-        lr: float = 1e-3,
-        batch_size: int = 100,
-        precision: str = "fp32",
-        validation_fraction: float = 0.15,
+        training=None,
         generation="decode",
         filter=None,
         device="cpu",
@@ -251,14 +230,7 @@ class VAEOversampler(BaseOverSampler):
         self.augment_size = augment_size
         self.image_shape = image_shape
         self.vae = vae
-        self.beta = beta
-        self.max_epochs = max_epochs
-        self.min_steps = min_steps
-        self.patience = patience
-        self.lr = lr
-        self.batch_size = batch_size
-        self.precision = precision
-        self.validation_fraction = validation_fraction
+        self.training = training
         self.generation = generation
         self.filter = filter
         self.device = device
@@ -330,33 +302,7 @@ class VAEOversampler(BaseOverSampler):
             With a ``filter``, the rows it accepts (see
             :class:`~skvae.generation.ClassifierFilter`).
         """
-        check_is_fitted(
-            self,
-            "vaes_",
-            msg=(
-                "This %(name)s has no trained VAEs: call fit_resample first (fit only "
-                "validates the input, as in imbalanced-learn)."
-            ),
-        )
-        if class_label not in self.vaes_:
-            if class_label in self.classes_:
-                raise ValueError(
-                    f"No VAE was trained for class {plain_label(class_label)!r}: sampling_strategy="
-                    f"{self.sampling_strategy!r} (augment_size={self.augment_size!r}) gave "
-                    "it no rows to generate. The classes with a VAE are "
-                    f"{[c for c in self.classes_.tolist() if c in self.vaes_]}; "
-                    "sampling_strategy='augment' with augment_size > 0 trains one for "
-                    "every class."
-                )
-            raise ValueError(
-                f"Unknown class {plain_label(class_label)!r}; the fitted classes are "
-                f"{self.classes_.tolist()}."
-            )
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool):
-            raise TypeError(f"n_samples must be an integer, got {n_samples!r}.")
-        n_samples = int(n_samples)
-        if n_samples < 0:
-            raise ValueError(f"n_samples must be >= 0, got {n_samples}.")
+        n_samples = _check_sample_request(self, n_samples, class_label)
         rng = np.random.RandomState(draw_seed(random_state))
         return self._generate(n_samples, class_label, rng)[0]
 
@@ -369,29 +315,21 @@ class VAEOversampler(BaseOverSampler):
         return tags
 
     def check_settings(self) -> None:
-        """Raise on settings no fit could run with (values, device, filter), before any data.
+        """Raise on settings no fit could run with, before any data.
 
-        A grid of many fits calls it once up front instead of failing in each.
+        Checks the values of every parameter, the fields of ``training``, the
+        device, and the settings of the ``generation`` strategy and the
+        ``filter``. A grid of many fits calls it once up front instead of
+        failing in each.
         """
         self._validate_params()
-        resolve_device(self.device)
-        make_generation(self.generation)
-        if self.filter is not None and hasattr(self.filter, "check"):
-            self.filter.check()
+        _checked_settings(self)
 
     # ------------------------------------------------------------ internals
     #: What a fit_resample learns, dropped by the next fit or fit_resample; some
     #: (``filter_acceptance_``) exist only with some parameters.
-    _FITTED = (
-        "image_shape_",
-        "classes_",
-        "vaes_",
-        "histories_",
-        "scalers_",
-        "generation_",
-        "filter_",
-        "filter_acceptance_",
-    )
+    _FITTED = "image_shape_ classes_ vaes_ histories_ scalers_ generation_ filter_".split()
+    _FITTED += ["filter_acceptance_"]
 
     def _forget_fit(self) -> None:
         for name in self._FITTED:
@@ -421,22 +359,15 @@ class VAEOversampler(BaseOverSampler):
     def _sampling_targets(self, y) -> OrderedDict:
         """Rows to generate per class, sorted by class."""
         if isinstance(self.sampling_strategy, str) and self.sampling_strategy == "augment":
-            counts = Counter(y)
-            n_max = max(counts.values())
-            if isinstance(self.augment_size, Integral):
-                extra = int(self.augment_size)
-            else:
-                extra = int(round(float(self.augment_size) * n_max))
-            targets = ((c, n_max + extra - counts[c]) for c in sorted(counts))
+            targets = _augment_targets(y, self.augment_size)
         else:
             strategy = check_sampling_strategy(self.sampling_strategy, y, self._sampling_type)
             targets = strategy.items()
         return OrderedDict((plain_label(c), n) for c, n in targets)
 
     def _fit_resample(self, X, y, **params):
-        generation = make_generation(self.generation)
+        training, device, generation = _checked_settings(self)
         rng = np.random.RandomState(draw_seed(self.random_state))
-        device = resolve_device(self.device)
         self._forget_fit()
         self.image_shape_ = read_image_shape(
             X, self.image_shape, getattr(self, "_array_image_shape", None)
@@ -444,19 +375,14 @@ class VAEOversampler(BaseOverSampler):
         self.classes_ = np.unique(y)
         # Fail before training, not after: does the strategy suit this network?
         with seeded_torch(0):
-            generation.check(self._build_vae(X.shape[1]))
+            generation.check(_probe_vae(self, X.shape[1]))
         train = _train_vaes
         if self.memory is not None:
             train = check_memory(self.memory).cache(_train_vaes, ignore=["verbose"])
-        args = (
-            {name: getattr(self, name) for name in _TRAINING_PARAMS},
-            X,
-            y,
-            self.sampling_strategy_,
-            self.image_shape_,
-            device,
-            rng.get_state(),
-        )
+        # The key of memory: what shapes the trained VAEs (besides rows and stream).
+        settings = {"latent": self.latent, "vae": self.vae, **asdict(training)}
+        args = (settings, X, y, self.sampling_strategy_, self.image_shape_, device)
+        args += (rng.get_state(),)
         kwargs = dict(verbose=self.verbose)
         if self.verbose and _in_cache(train, args, kwargs):
             print("[VAEOversampler] class-VAEs loaded from memory (same rows and settings)")
@@ -472,7 +398,10 @@ class VAEOversampler(BaseOverSampler):
         if self.filter is not None:
             self.filter_ = clone(self.filter, safe=False).fit(X, y)
             self.filter_acceptance_ = {}
+        return self._resampled(X, y, rng)
 
+    def _resampled(self, X, y, rng) -> tuple[np.ndarray, np.ndarray]:
+        """``X, y`` followed by the generated rows of each class, in class order."""
         X_parts, y_parts = [X], [y]
         for label, n_new in self.sampling_strategy_.items():
             if n_new <= 0:
@@ -483,16 +412,6 @@ class VAEOversampler(BaseOverSampler):
             X_parts.append(rows.astype(X.dtype))
             y_parts.append(np.full(n_new, label, dtype=y.dtype))
         return np.concatenate(X_parts), np.concatenate(y_parts)
-
-    def _build_vae(self, n_features: int, n_classes: int | None = None) -> VAE:
-        return make_vae(
-            self.vae,
-            self.latent,
-            self.image_shape_,
-            n_features,
-            n_classes=n_classes,
-            image_shape_setting=self.image_shape,
-        )
 
     def _generate(self, n_samples: int, label, rng) -> tuple[np.ndarray, float | None]:
         """``n_samples`` new rows of one class, filtered if ``filter_``; and the acceptance."""
@@ -509,27 +428,75 @@ class VAEOversampler(BaseOverSampler):
         return out.astype(np.float32, copy=False)
 
 
-#: The parameters that shape the trained VAEs: with the rows, the classes to
-#: generate for, the image shape, the device and the random stream they form
-#: ``memory``'s key. The others only act before training (``sampling_strategy``
-#: and ``augment_size`` through ``sampling_strategy_``, ``image_shape``,
-#: ``device`` and ``random_state`` through their resolved values) or after it.
-_TRAINING_PARAMS = (
-    "latent",
-    "vae",
-    "beta",
-    "max_epochs",
-    "min_steps",
-    "patience",
-    "lr",
-    "batch_size",
-    "precision",
-    "validation_fraction",
-)
+def _checked_settings(sampler: VAEOversampler):
+    """The resolved training, device and generation strategy; raise on bad ones."""
+    training = resolve_training(sampler.training, type(sampler).__name__)
+    device = resolve_device(sampler.device)
+    generation = make_generation(sampler.generation)
+    generation.check()
+    if sampler.filter is not None and hasattr(sampler.filter, "check"):
+        sampler.filter.check()
+    return training, device, generation
+
+
+def _probe_vae(sampler: VAEOversampler, n_features: int) -> VAE:
+    """An untrained network of the kind each class of a fit generates with."""
+    conditional = sampler.vae == "conditional"
+    vae = make_vae(
+        sampler.vae,
+        sampler.latent,
+        sampler.image_shape_,
+        n_features,
+        n_classes=len(sampler.classes_) if conditional else None,
+        image_shape_setting=sampler.image_shape,
+    )
+    return vae.for_class(0) if conditional else vae
+
+
+def _augment_targets(y, augment_size) -> list[tuple]:
+    """``sampling_strategy="augment"``: each class up to ``n_max + extra`` rows."""
+    counts = Counter(y)
+    n_max = max(counts.values())
+    if isinstance(augment_size, Integral):
+        extra = int(augment_size)
+    else:
+        extra = int(round(float(augment_size) * n_max))
+    return [(c, n_max + extra - counts[c]) for c in sorted(counts)]
+
+
+def _check_sample_request(sampler: VAEOversampler, n_samples, class_label) -> int:
+    """``n_samples`` as an int, after checking that ``sampler`` can make them."""
+    check_is_fitted(
+        sampler,
+        "vaes_",
+        msg=(
+            "This %(name)s has no trained VAEs: call fit_resample first (fit only "
+            "validates the input, as in imbalanced-learn)."
+        ),
+    )
+    if class_label not in sampler.vaes_:
+        if class_label in sampler.classes_:
+            raise ValueError(
+                f"No VAE was trained for class {plain_label(class_label)!r}: sampling_strategy="
+                f"{sampler.sampling_strategy!r} (augment_size={sampler.augment_size!r}) gave "
+                "it no rows to generate. The classes with a VAE are "
+                f"{[c for c in sampler.classes_.tolist() if c in sampler.vaes_]}; "
+                "sampling_strategy='augment' with augment_size > 0 trains one for "
+                "every class."
+            )
+        raise ValueError(
+            f"Unknown class {plain_label(class_label)!r}; the fitted classes are "
+            f"{sampler.classes_.tolist()}."
+        )
+    if not isinstance(n_samples, Integral) or isinstance(n_samples, bool):
+        raise TypeError(f"n_samples must be an integer, got {n_samples!r}.")
+    if n_samples < 0:
+        raise ValueError(f"n_samples must be >= 0, got {n_samples}.")
+    return int(n_samples)
 
 
 def _train_vaes(
-    params: dict,
+    settings: dict,
     X: np.ndarray,
     y: np.ndarray,
     sampling_strategy: OrderedDict,
@@ -541,56 +508,36 @@ def _train_vaes(
 ) -> tuple[dict, tuple]:
     """Train the VAEs of every class to generate for; the stream's state after.
 
-    Returns ``{label: (vae, result, rows, codes, scaler)}``, ``rows`` being the
-    class's rows in the VAE's units. A module-level function of plain
-    arguments, so that ``joblib.Memory`` can hash a call and cache its result.
+    ``settings`` holds ``latent``, ``vae`` and the fields of
+    :class:`~skvae.nn.fitting.VAETraining`. Returns ``{label: (vae, result,
+    rows, codes, scaler)}``, ``rows`` being the class's rows in the VAE's
+    units. A module-level function of plain arguments, so that
+    ``joblib.Memory`` can hash a call and cache its result.
     """
-    sampler = VAEOversampler(**params, verbose=verbose)
-    sampler.image_shape_ = image_shape
-    classes = np.unique(y)
+    settings = dict(settings)
+    vae, latent = settings.pop("vae"), settings.pop("latent")
+    training = VAETraining(**settings)
+
+    def build(n_classes: int | None = None) -> VAE:
+        return make_vae(vae, latent, image_shape, X.shape[1], n_classes=n_classes)
+
     rng = np.random.RandomState()
     rng.set_state(rng_state)
-    training = training_settings(sampler)
+    classes = np.unique(y)
     targets = [label for label in classes if sampling_strategy.get(label, 0)]
-    show = None
-    if verbose and verbose > 1:
-
-        def show(name, entry: dict) -> None:
-            print(f"[VAEOversampler] {name} {entry}")
-
-    fitted = {}
-    if sampler.vae == "conditional":
+    show = _epoch_printer(verbose)
+    if vae == "conditional":
         seed = int(rng.randint(2**31 - 1))
+        fitted = {}
         if targets:
-            index = np.searchsorted(classes, y)
-            model = fit_conditional_vae(
-                lambda: sampler._build_vae(X.shape[1], n_classes=len(classes)),
-                X,
-                index,
-                seed,
-                training,
-                device=device,
-                callback=None if show is None else (lambda e: show("conditional VAE", e)),
-            )
-            if verbose:
-                _print_fit(f"conditional VAE on {len(classes)} classes", model)
-            for label in targets:
-                k = int(np.searchsorted(classes, label))
-                members = index == k
-                fitted[label] = (
-                    model.vae.for_class(k),
-                    model.result,
-                    to_vae_units(X[members], model.scaler),
-                    model.codes[members],
-                    model.scaler,
-                )
+            fitted = _train_conditional(build, X, y, targets, seed, training, device, verbose)
         return fitted, rng.get_state()
     # One seed per class, drawn for every class, so that a class's VAE does
     # not depend on which other classes get one.
     seeds = {label: int(rng.randint(2**31 - 1)) for label in classes}
     seeds = {label: seed for label, seed in seeds.items() if sampling_strategy.get(label, 0)}
     models = fit_class_vaes(
-        lambda: sampler._build_vae(X.shape[1]),
+        build,
         X,
         y,
         seeds,
@@ -598,17 +545,50 @@ def _train_vaes(
         device=device,
         callback=None if show is None else (lambda label, e: show(f"class {label!r}", e)),
     )
+    fitted = {}
     for label, model in models.items():
         if verbose:
             _print_fit(f"class {plain_label(label)!r}", model)
-        fitted[label] = (
-            model.vae,
-            model.result,
-            to_vae_units(X[y == label], model.scaler),
-            model.codes,
-            model.scaler,
-        )
+        rows = to_vae_units(X[y == label], model.scaler)
+        fitted[label] = (model.vae, model.result, rows, model.codes, model.scaler)
     return fitted, rng.get_state()
+
+
+def _train_conditional(build, X, y, targets, seed, training, device, verbose) -> dict:
+    """Train one conditional VAE on every class; per class to generate for, its view."""
+    classes = np.unique(y)
+    index = np.searchsorted(classes, y)
+    show = _epoch_printer(verbose)
+    model = fit_conditional_vae(
+        lambda: build(n_classes=len(classes)),
+        X,
+        index,
+        seed,
+        training,
+        device=device,
+        callback=None if show is None else (lambda e: show("conditional VAE", e)),
+    )
+    if verbose:
+        _print_fit(f"conditional VAE on {len(classes)} classes", model)
+    fitted = {}
+    for label in targets:
+        k = int(np.searchsorted(classes, label))
+        members = index == k
+        rows = to_vae_units(X[members], model.scaler)
+        fitted[label] = (model.vae.for_class(k), model.result, rows, model.codes[members])
+        fitted[label] += (model.scaler,)
+    return fitted
+
+
+def _epoch_printer(verbose: int):
+    """The per-epoch printer of ``verbose=2``, or None."""
+    if not (verbose and verbose > 1):
+        return None
+
+    def show(name: str, entry: dict) -> None:
+        print(f"[VAEOversampler] {name} {entry}")
+
+    return show
 
 
 def _print_fit(name: str, model) -> None:

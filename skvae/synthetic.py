@@ -5,6 +5,7 @@
 generated rows join the training split once, weighed like real rows, as in a
 ``Pipeline``. :class:`SyntheticRows` adds the two levers a pipeline cannot
 offer: a loss weight for generated rows and fresh rows each epoch.
+:class:`MixesSyntheticRows` is the part of the classifier that mixes them in.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, clone
+
+from ._net import TensorData
 
 
 class SyntheticRows(BaseEstimator):
@@ -109,3 +113,92 @@ def as_synthetic_rows(oversampler) -> SyntheticRows | None:
     if oversampler is None or isinstance(oversampler, SyntheticRows):
         return oversampler
     return SyntheticRows(oversampler)
+
+
+class MixesSyntheticRows:
+    """Mixin of a :class:`~skvae._net.TensorNet` with an ``oversampler`` parameter.
+
+    Fits the sampler on the real rows before training, joins the rows it adds
+    to the training split (never the validation rows), weighs them in the loss
+    and draws fresh ones each epoch, as the :class:`SyntheticRows` says.
+    """
+
+    def _fit_oversampler(self, Xt: torch.Tensor, y_encoded: np.ndarray, seed: int) -> int:
+        """Fit the ``oversampler``'s sampler on the real rows; keep the rows it adds."""
+        self.__dict__.pop("_synthetic", None)
+        self._mixing = as_synthetic_rows(self.oversampler)
+        if self._mixing is None:
+            return 0
+        if self.train_split is not None:
+            raise ValueError(
+                "oversampler needs the built-in validation split (train_split=None), "
+                "so that generated rows never enter the validation rows."
+            )
+        X_real = Xt.reshape(len(Xt), -1).cpu().numpy()
+        X_new, y_new = self._mixing.fit_generate(X_real, y_encoded, seed)
+        self.oversampler_ = self._mixing.sampler_
+        y_new = y_new.astype(np.int64)
+        self.n_synthetic_ = np.bincount(y_new, minlength=self._n_classes)
+        self._synthetic = (
+            torch.as_tensor(X_new, dtype=torch.float32)
+            .reshape(len(X_new), *self.image_shape_)
+            .to(self._device, memory_format=torch.channels_last),
+            torch.as_tensor(y_new).to(self._device),
+        )
+        return len(X_new)
+
+    def _on_train_seeded(self, seed: int) -> None:
+        super()._on_train_seeded(seed)
+        self._synthetic_rng = np.random.RandomState(seed)
+        self._synthetic_epoch = 0
+        self._synthetic_live = getattr(self, "_synthetic", None) is not None
+
+    def _on_train_done(self) -> None:
+        super()._on_train_done()
+        self.__dict__.pop("_synthetic", None)  # generated rows are not kept
+
+    def _with_synthetic(self, X_train: torch.Tensor, y_train: torch.Tensor):
+        """The training split with the generated rows after it, and their loss weights."""
+        synthetic = getattr(self, "_synthetic", None)
+        if synthetic is None:
+            return X_train, y_train, None
+        X_syn, y_syn = synthetic
+        weight = None
+        if self._mixing.weight != 1:
+            weight = torch.ones(len(X_train) + len(X_syn), device=X_train.device)
+            weight[len(X_train) :] = self._mixing.weight
+        X_train = torch.cat([X_train, X_syn]).contiguous(memory_format=torch.channels_last)
+        return X_train, torch.cat([y_train, y_syn]), weight
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        live = getattr(self, "_synthetic_live", False) and isinstance(dataset_train, TensorData)
+        if not (live and self._mixing.refresh):
+            return
+        if self._synthetic_epoch > 0:  # the first epoch uses fit_resample's rows
+            n_new = int(self.n_synthetic_.sum())
+            if n_new:
+                # Overwrite the generated rows at the end of the training split.
+                fresh = self._mixing.fresh(self.n_synthetic_, self._synthetic_rng)
+                dataset_train.X[-n_new:] = torch.as_tensor(fresh, dtype=torch.float32).reshape(
+                    n_new, *self.image_shape_
+                )
+                dataset_train.y[-n_new:] = torch.as_tensor(
+                    np.repeat(np.arange(self._n_classes), self.n_synthetic_)
+                ).to(self._device)
+        self._synthetic_epoch += 1
+
+    def _weighted_loss(self, y_pred, y_true, weight: torch.Tensor) -> torch.Tensor:
+        """Weighted mean of the criterion's per-row losses."""
+        criterion = self.criterion_
+        if not hasattr(criterion, "reduction"):
+            raise TypeError(
+                "SyntheticRows(weight != 1) needs a criterion with a `reduction` attribute "
+                f"(as torch's losses have); {type(criterion).__name__} has none."
+            )
+        reduction, criterion.reduction = criterion.reduction, "none"
+        try:
+            losses = criterion(y_pred, y_true)
+        finally:
+            criterion.reduction = reduction
+        return (losses * weight).sum() / weight.sum().clamp_min(1e-12)

@@ -40,7 +40,7 @@ BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def load_benchmark(filename: str, name: str | None = None):
-    """A script of ``benchmarks/`` imported as a module (its neighbour ``_common`` found)."""
+    """A script of ``benchmarks/`` imported as a module (its neighbour ``_cli`` found)."""
     spec = importlib.util.spec_from_file_location(name or Path(filename).stem, BENCH_DIR / filename)
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(BENCH_DIR))

@@ -70,9 +70,11 @@ def test_round6_arms_change_one_setting_of_aug_vae():
 def test_recorded_vae_options_translate_to_the_current_sampler():
     translate = ablation.sampler_params
     assert translate(dict(conditional=True, min_steps=300)) == dict(
-        vae="conditional", min_steps=300
+        vae="conditional", training=dict(min_steps=300)
     )
-    assert translate(dict(conditional=False, batched=True, beta=0.5)) == dict(beta=0.5)
+    assert translate(dict(conditional=False, batched=True, beta=0.5)) == dict(
+        training=dict(beta=0.5)
+    )
     decode = translate(dict(latent_sampler="gmm", decode_temperature=0.5))["generation"]
     assert isinstance(decode, Decode)
     assert decode.get_params() == dict(latent_sampler="gmm", temperature=0.5)

@@ -220,7 +220,7 @@ def test_versus_fp32_alternates_and_estimates_the_grid_in_bf16(grid_time, tmp_pa
     # Fixed matmul rates: bf16 twice fp32's, so its floor is half the fp32 floor.
     rates = {torch.float32: 100.0, torch.bfloat16: 200.0}
     monkeypatch.setattr(
-        grid_time._common,
+        grid_time.bm,
         "measure_matmul_peak",
         lambda dtype: {"gflops_max": rates[dtype], "gflops": rates[dtype], "threads": 1},
     )

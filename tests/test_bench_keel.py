@@ -366,7 +366,7 @@ def test_vae_fold_runs(keel, one_torch_thread):
     X, y, _ = keel.keel_to_xy(keel.parse_keel(keel_text(40, 12)))
 
     def factory(name, n_min):
-        return VAEOversampler(sampling_strategy="auto", random_state=0, max_epochs=2)
+        return VAEOversampler(sampling_strategy="auto", random_state=0, training={"max_epochs": 2})
 
     res = keel.run_dataset(X, y, ["vae"], ["knn"], n_repeats=1, sampler_factory=factory)
     assert res["failures"] == []

@@ -5,9 +5,8 @@ import time
 
 import pytest
 
-from skvae.experiment._shared_fits import SharedFits
+from skvae.experiment._shared_fits import SharedFits, plan_shared_fits
 from skvae.experiment.cells import Cell
-from skvae.experiment.runner import _share_vae_fits
 
 
 def _counting(calls):
@@ -63,7 +62,7 @@ def test_share_order_and_readers(tmp_path):
         Cell("digits", 20, None, "SMOTE", 0),
         Cell("digits", 20, None, "AUG", 0),
     ]
-    order, memories, folder = _share_vae_fits(cells, tmp_path, gap=2)
+    order, memories, folder = plan_shared_fits(cells, tmp_path, gap=2)
     assert sorted(order, key=str) == sorted(cells, key=str)
     # AUG+VAE loads VAE's class-VAEs: at least 2 places (workers) behind it.
     assert order.index(cells[2]) - order.index(cells[1]) >= 2
@@ -74,7 +73,7 @@ def test_share_order_and_readers(tmp_path):
 
 def test_nothing_to_share_makes_no_folder(tmp_path):
     cells = [Cell("digits", 20, 2, "VAE", s) for s in range(3)]
-    assert _share_vae_fits(cells, tmp_path, gap=2) == (cells, {}, None)
+    assert plan_shared_fits(cells, tmp_path, gap=2) == (cells, {}, None)
     assert not list(tmp_path.iterdir())
 
 

@@ -10,6 +10,7 @@ them, and the last reader deletes the stored copy (ten MNIST ConvVAEs take
 
 Its key is the sampler's own cache key (settings, rows, random stream), so a
 wrong guess of which cells share VAEs costs time, never correctness.
+:func:`plan_shared_fits` makes that guess for the cells of a run and orders them.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import joblib
 
+from .cells import Cell
+from .conditions import get_condition
 from .store import atomic_write
 
 try:  # POSIX; elsewhere two cells may both train, with the same result
@@ -54,6 +58,52 @@ class SharedFits:
 
     def __repr__(self) -> str:
         return f"SharedFits({self.location!r}, readers={self.readers})"
+
+
+def plan_shared_fits(
+    todo: list[Cell], out_dir: Path, gap: int
+) -> tuple[list[Cell], dict[Cell, SharedFits], Path | None]:
+    """Order ``todo`` and give each cell that shares class-VAEs its ``memory``.
+
+    A cell that loads another's VAEs moves ``gap`` places (the number of
+    workers) behind it, so that it is mostly taken up when they are trained,
+    not while. Returns the new order, the memories and their folder (None if
+    no cell shares).
+    """
+
+    def group(cell: Cell):
+        if not get_condition(cell.condition).uses_latent:  # no class-VAEs to share
+            return None
+        return (cell.dataset, cell.size, cell.latent, cell.seed)
+
+    readers: dict[Any, int] = {}  # cells per group
+    for cell in todo:
+        if group(cell) is not None:
+            readers[group(cell)] = readers.get(group(cell), 0) + 1
+    if not any(n > 1 for n in readers.values()):
+        return todo, {}, None
+    folder = Path(tempfile.mkdtemp(prefix=".shared-vae-fits-", dir=out_dir))
+    memories = {
+        cell: SharedFits(folder, readers[group(cell)])
+        for cell in todo
+        if group(cell) is not None and readers[group(cell)] > 1
+    }
+    order: list[Cell] = []
+    waiting: list[tuple[int, int, Cell]] = []  # (earliest place, arrival, cell)
+    first: dict[Any, int] = {}
+    for arrival, cell in enumerate(todo):
+        while waiting and waiting[0][0] <= len(order):
+            order.append(waiting.pop(0)[2])
+        key = group(cell)
+        if key in first:
+            waiting.append((first[key] + max(1, gap), arrival, cell))
+            waiting.sort()
+        else:
+            if key is not None:
+                first[key] = len(order)
+            order.append(cell)
+    order += [cell for _, _, cell in waiting]
+    return order, memories, folder
 
 
 class _SharedCall:

@@ -20,7 +20,13 @@ from ..classifier import CNNClassifier
 from ..oversampler import VAEOversampler
 from ..synthetic import SyntheticRows
 from .baselines import AUGMENT_LEVELS, augment_at_level, pixel_smote, strong_augment
-from .config import AUGMENT_DEFAULTS, CNN_DEFAULTS, SYNTHETIC_DEFAULTS, VAE_DEFAULTS
+from .config import (
+    AUGMENT_DEFAULTS,
+    CNN_DEFAULTS,
+    SYNTHETIC_DEFAULTS,
+    VAE_DEFAULTS,
+    oversampler_params,
+)
 
 __all__ = [
     "ALL_CONDITIONS",
@@ -220,15 +226,12 @@ def make_pipeline(
     - ``"VAE"``: ``CNNClassifier(oversampler=SyntheticRows(VAEOversampler(latent)))``, or with
       ``synthetic_params={"form": "pipeline"}`` the two steps
       ``VAEOversampler(latent)`` then ``CNNClassifier``;
-    - ``"AUG+VAE"``: the same with augmentation, which then applies to real
-      and generated images alike;
-    - beyond the paper (:data:`EXTRA_CONDITIONS`): ``"SMOTE"``, the VAE
-      condition with :func:`~skvae.experiment.baselines.pixel_smote` in place
-      of the VAEs (a fixed set of generated rows); ``"AUG+"`` and
-      ``"AUG++VAE"``, AUG and AUG+VAE with
-      :func:`~skvae.experiment.baselines.strong_augment`; ``"AUG@k"``
-      (:data:`STRENGTH_CONDITIONS`), AUG at strength ``k`` of
-      :func:`~skvae.experiment.baselines.augment_at_level`.
+    - ``"AUG+VAE"``: the same, augmenting real and generated images alike;
+    - beyond the paper: ``"SMOTE"`` (the VAE condition with
+      :func:`~skvae.experiment.baselines.pixel_smote` in place of the VAEs),
+      ``"AUG+"`` and ``"AUG++VAE"`` (with
+      :func:`~skvae.experiment.baselines.strong_augment`), ``"AUG@k"`` (AUG at
+      strength ``k`` of :func:`~skvae.experiment.baselines.augment_at_level`).
 
     Parameters
     ----------
@@ -249,8 +252,7 @@ def make_pipeline(
     Returns
     -------
     imblearn.pipeline.Pipeline
-        A ``("cnn", ...)`` step, preceded by ``("vae", ...)`` (or
-        ``("smote", ...)``) in the pipeline form.
+        A ``("cnn", ...)`` step, after ``("vae" | "smote", ...)`` in the pipeline form.
 
     Examples
     --------
@@ -262,13 +264,14 @@ def make_pipeline(
     ['vae', 'cnn']
     """
     spec = get_condition(condition)
-    augment = spec.make_augment(augment_params)
-    cnn_kwargs = {**CNN_DEFAULTS, **(cnn_params or {})}
+    cnn_kwargs = dict(
+        image_shape=image_shape,
+        augment=spec.make_augment(augment_params),
+        random_state=random_state,
+        **{**CNN_DEFAULTS, **(cnn_params or {})},
+    )
     if not spec.uses_generated:
-        cnn = CNNClassifier(
-            image_shape=image_shape, augment=augment, random_state=random_state, **cnn_kwargs
-        )
-        return Pipeline([("cnn", cnn)])
+        return Pipeline([("cnn", CNNClassifier(**cnn_kwargs))])
     synthetic = {**SYNTHETIC_DEFAULTS, **(synthetic_params or {})}
     form = synthetic.pop("form")
     if spec.generator == "smote":
@@ -277,33 +280,33 @@ def make_pipeline(
     else:
         if latent is None:
             raise ValueError(f"Condition {condition!r} needs a latent size.")
-        vae_kwargs = {**VAE_DEFAULTS, **(vae_params or {})}
-        vae_kwargs.setdefault("image_shape", "auto" if image_shape is None else image_shape)
         name = "vae"
-        sampler = VAEOversampler(int(latent), random_state=random_state, **vae_kwargs)
+        sampler = _vae_sampler(latent, random_state, image_shape, vae_params)
     if form == "pipeline":
-        cnn = CNNClassifier(
-            image_shape=image_shape, augment=augment, random_state=random_state, **cnn_kwargs
-        )
-        return Pipeline([(name, sampler), ("cnn", cnn)])
+        return Pipeline([(name, sampler), ("cnn", CNNClassifier(**cnn_kwargs))])
     if form != "nested":
         raise ValueError(f"synthetic form must be 'nested' or 'pipeline', got {form!r}.")
+    mixing = _synthetic_rows(sampler, synthetic)
+    return Pipeline([("cnn", CNNClassifier(oversampler=mixing, **cnn_kwargs))])
+
+
+def _vae_sampler(latent: int, random_state, image_shape, vae_params) -> VAEOversampler:
+    """The VAE condition's sampler: :data:`VAE_DEFAULTS` with ``vae_params`` over them."""
+    settings = {**VAE_DEFAULTS, **(vae_params or {})}
+    settings.setdefault("image_shape", "auto" if image_shape is None else image_shape)
+    return VAEOversampler(int(latent), random_state=random_state, **oversampler_params(settings))
+
+
+def _synthetic_rows(sampler, synthetic: Mapping[str, Any]) -> SyntheticRows:
+    """The nested form's :class:`SyntheticRows` of the ``synthetic_*`` settings."""
     unknown = set(synthetic) - {"synthetic_weight", "synthetic_refresh"}
     if unknown:
         raise ValueError(
             f"Unknown synthetic setting(s) {sorted(unknown)}; the nested form takes "
             "synthetic_weight and synthetic_refresh (SyntheticRows' weight and refresh)."
         )
-    mixing = SyntheticRows(
+    return SyntheticRows(
         sampler,
         weight=synthetic.get("synthetic_weight", 1.0),
         refresh=synthetic.get("synthetic_refresh", False),
     )
-    cnn = CNNClassifier(
-        image_shape=image_shape,
-        augment=augment,
-        random_state=random_state,
-        oversampler=mixing,
-        **cnn_kwargs,
-    )
-    return Pipeline([("cnn", cnn)])

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..nn.fitting import VAETraining
 from .data import DATASETS
 
 __all__ = [
@@ -22,10 +23,12 @@ __all__ = [
     "SYNTHETIC_DEFAULTS",
     "VAE_DEFAULTS",
     "ExperimentConfig",
+    "oversampler_params",
 ]
 
-#: :class:`~skvae.VAEOversampler` keyword arguments (besides ``latent``,
-#: ``image_shape`` and ``random_state``, which every cell sets itself): one
+#: :class:`~skvae.VAEOversampler` settings (besides ``latent``,
+#: ``image_shape`` and ``random_state``, which every cell sets itself), the
+#: fields of its ``training`` written flat (:func:`oversampler_params`): one
 #: generated image per real one. No filter: chosen on the development set
 #: (docs/ablation.md).
 VAE_DEFAULTS: dict[str, Any] = dict(augment_size=1.0, max_epochs=200, min_steps=0, patience=20)
@@ -128,3 +131,23 @@ class ExperimentConfig:
         if self.test_size_per_class is not None:
             return int(self.test_size_per_class)
         return DATASETS[dataset].test_size_per_class
+
+
+def oversampler_params(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """:class:`~skvae.VAEOversampler` keyword arguments of flat VAE settings.
+
+    The experiment's settings (:data:`VAE_DEFAULTS`, ``--vae-param``, the
+    cell keys) name the fields of :class:`~skvae.nn.fitting.VAETraining` flat,
+    e.g. ``max_epochs=200``; the estimator takes them in ``training``.
+
+    Examples
+    --------
+    >>> oversampler_params({"augment_size": 1.0, "max_epochs": 200, "lr": 1e-3})
+    {'augment_size': 1.0, 'training': {'max_epochs': 200, 'lr': 0.001}}
+    """
+    fields = set(VAETraining.__dataclass_fields__)
+    params = {key: value for key, value in settings.items() if key not in fields}
+    training = {key: value for key, value in settings.items() if key in fields}
+    if training:
+        params["training"] = {**(params.get("training") or {}), **training}
+    return params

@@ -3,7 +3,8 @@
 A cell trains on a balanced training subset drawn by its seed and is scored
 on a test subset that is the same for every seed, size and condition
 (:data:`TEST_SUBSET_SEED`); :func:`make_cv` builds that one split as a
-scikit-learn ``cv``.
+scikit-learn ``cv``. :func:`held_out_rows` draws development and reference rows
+outside a training subset, from MNIST's training set only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from ..datasets import load_digits, load_mnist
 from ..model_selection import BalancedSubsetSplit
 
-__all__ = ["DATASETS", "TEST_SUBSET_SEED", "load_dataset", "make_cv"]
+__all__ = ["DATASETS", "TEST_SUBSET_SEED", "held_out_rows", "load_dataset", "make_cv"]
 
 
 @dataclass(frozen=True)
@@ -101,3 +102,59 @@ def make_cv(
         random_state=int(seed),
         test_random_state=TEST_SUBSET_SEED,
     )
+
+
+def held_out_rows(
+    target: np.ndarray,
+    is_test: np.ndarray,
+    train: np.ndarray,
+    per_class: int,
+    seed: int,
+) -> np.ndarray:
+    """Class-balanced rows of the official *training* set outside a training subset.
+
+    Development and reference data (e.g. to tune on, or real images to compare
+    generated ones with): never a test row, never a row of ``train``. Each class
+    of ``target`` gives ``per_class`` rows, drawn without replacement by
+    ``numpy.random.default_rng(seed)``, class by class in sorted label order.
+
+    Parameters
+    ----------
+    target : ndarray of shape (n_samples,)
+        Labels of all rows.
+    is_test : array-like of bool of shape (n_samples,)
+        True for the rows of the official test set (e.g. ``test_mask`` of
+        :func:`load_dataset`); not modified.
+    train : array-like of int
+        Row indices of the training subset.
+    per_class : int
+        Rows drawn from each class.
+    seed : int
+        Seed of the draw; the same seed gives the same rows.
+
+    Returns
+    -------
+    ndarray of int
+        Sorted row indices.
+
+    Raises
+    ------
+    ValueError
+        If a class has fewer than ``per_class`` rows left to draw from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> target = np.repeat([0, 1], 4)
+    >>> is_test = np.array([True, False, False, False] * 2)
+    >>> held_out_rows(target, is_test, train=[1, 5], per_class=2, seed=0).tolist()
+    [2, 3, 6, 7]
+    """
+    rng = np.random.default_rng(seed)
+    pool = ~np.asarray(is_test, dtype=bool)
+    pool[train] = False
+    picks = [
+        rng.choice(np.flatnonzero(pool & (target == c)), per_class, replace=False)
+        for c in np.unique(target)
+    ]
+    return np.sort(np.concatenate(picks))

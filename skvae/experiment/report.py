@@ -411,22 +411,9 @@ def wilcoxon_tests(
         (when ``min_p >= alpha``: no outcome of these pairs could be
         significant), ``"all differences zero"`` or ``"no pairs"``.
     """
-    from scipy.stats import wilcoxon
-
     rows = list(rows)
-    groups: set[tuple] = set()
-    for row in rows:
-        if per_latent and _latent(row) is None:
-            continue  # a condition without a VAE joins every latent size's group
-        groups.add(
-            (
-                row["dataset"],
-                int(row["size"]) if per_size else None,
-                _latent(row) if per_latent else None,
-            )
-        )
     tests = []
-    for dataset, size, latent in sorted(groups, key=lambda g: (g[0], g[1] or 0, g[2] or 0)):
+    for dataset, size, latent in _test_groups(rows, per_size=per_size, per_latent=per_latent):
         subset = [
             r
             for r in rows
@@ -441,34 +428,56 @@ def wilcoxon_tests(
             if latent is not None and a in LATENT_FREE and b in LATENT_FREE:
                 continue
             d = paired_differences(subset, a, b, metric)
-            test = {
-                "dataset": dataset,
-                "size": size,
-                "latent": latent,
-                "a": a,
-                "b": b,
-                "n_pairs": len(d),
-                "min_p": smallest_p_value(len(d)),
-                "n_wins": int(np.sum(d > 0)),
-                "mean_diff": float(d.mean()) if len(d) else math.nan,
-                "median_diff": float(np.median(d)) if len(d) else math.nan,
-                "statistic": math.nan,
-                "p_value": math.nan,
-            }
-            if len(d) and not np.any(d != 0):
-                test["p_value"] = 1.0
-            elif len(d):
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    try:
-                        result = wilcoxon(d)
-                        test["statistic"] = float(result.statistic)
-                        test["p_value"] = float(result.pvalue)
-                    except ValueError:  # pragma: no cover - scipy refusing tiny samples
-                        pass
-            test["verdict"] = _verdict(test, alpha, all_zero=len(d) > 0 and not np.any(d != 0))
-            tests.append(test)
+            group = {"dataset": dataset, "size": size, "latent": latent, "a": a, "b": b}
+            tests.append(_signed_rank_test(group, d, alpha))
     return tests
+
+
+def _test_groups(
+    rows: Sequence[Mapping[str, Any]], *, per_size: bool, per_latent: bool
+) -> list[tuple[str, int | None, int | None]]:
+    """The sorted ``(dataset, size, latent)`` groups :func:`wilcoxon_tests` tests apart."""
+    groups: set[tuple] = set()
+    for row in rows:
+        if per_latent and _latent(row) is None:
+            continue  # a condition without a VAE joins every latent size's group
+        groups.add(
+            (
+                row["dataset"],
+                int(row["size"]) if per_size else None,
+                _latent(row) if per_latent else None,
+            )
+        )
+    return sorted(groups, key=lambda g: (g[0], g[1] or 0, g[2] or 0))
+
+
+def _signed_rank_test(group: Mapping[str, Any], d: np.ndarray, alpha: float) -> dict[str, Any]:
+    """One row of :func:`wilcoxon_tests`: ``group``'s keys, then the test of differences ``d``."""
+    from scipy.stats import wilcoxon
+
+    test = {
+        **group,
+        "n_pairs": len(d),
+        "min_p": smallest_p_value(len(d)),
+        "n_wins": int(np.sum(d > 0)),
+        "mean_diff": float(d.mean()) if len(d) else math.nan,
+        "median_diff": float(np.median(d)) if len(d) else math.nan,
+        "statistic": math.nan,
+        "p_value": math.nan,
+    }
+    if len(d) and not np.any(d != 0):
+        test["p_value"] = 1.0
+    elif len(d):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                result = wilcoxon(d)
+                test["statistic"] = float(result.statistic)
+                test["p_value"] = float(result.pvalue)
+            except ValueError:  # pragma: no cover - scipy refusing tiny samples
+                pass
+    test["verdict"] = _verdict(test, alpha, all_zero=len(d) > 0 and not np.any(d != 0))
+    return test
 
 
 def _verdict(test: Mapping[str, Any], alpha: float, *, all_zero: bool) -> str:

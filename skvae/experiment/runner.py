@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 import traceback
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -36,9 +35,9 @@ from sklearn.model_selection import cross_validate
 
 from .._utils import check_sampler_settings
 from ..oversampler import VAEOversampler
-from ._shared_fits import SharedFits
+from ._shared_fits import SharedFits, plan_shared_fits
 from .cells import Cell, cell_inputs, cell_key
-from .conditions import get_condition, make_pipeline
+from .conditions import make_pipeline
 from .config import ExperimentConfig
 from .data import load_dataset, make_cv
 from .store import load_cell, row_order, save_cell
@@ -78,22 +77,9 @@ def run_cell(
     data = load_dataset(cell.dataset, config.data_home)
     test_size = config.test_size(cell.dataset)
     cv = make_cv(cell.size, cell.seed, test_size_per_class=test_size, test_mask=data.test_mask)
-    pipe = make_pipeline(
-        cell.condition,
-        cell.latent,
-        random_state=cell.seed,
-        image_shape=tuple(data.image_shape),
-        vae_params=params["vae"],
-        cnn_params=params["cnn"],
-        augment_params=params["augment"],
-        synthetic_params=params.get("synthetic"),
-    )
+    pipe = _cell_pipeline(cell.condition, cell.latent, cell.seed, data, params)
     if vae_memory is not None:
-        for name, step in pipe.steps:
-            sampler = step if name == "vae" else getattr(step, "oversampler", None)
-            sampler = getattr(sampler, "sampler", sampler)  # inside SyntheticRows
-            if isinstance(sampler, VAEOversampler):
-                sampler.set_params(memory=vae_memory)
+        _set_vae_memory(pipe, vae_memory)
     with warnings.catch_warnings():
         # skorch's own warnings would flood a long run's terminal.
         warnings.simplefilter("ignore", category=UserWarning)
@@ -109,7 +95,47 @@ def run_cell(
     fitted = scores["estimator"][0]
     cnn = fitted.named_steps["cnn"]
     _, test = next(cv.split(data.data, data.target))
-    row: dict[str, Any] = {
+    row = _score_row(cell, scores, cnn, n_test=len(test))
+    samples = None
+    steps = [step for name, step in fitted.steps if name != "cnn"]
+    sampler = steps[0] if steps else getattr(cnn, "oversampler_", None)
+    if sampler is not None:
+        row["n_generated"] = int(sum(sampler.sampling_strategy_.values()))
+    if isinstance(sampler, VAEOversampler) and sampler.histories_:
+        row["vae_epochs"] = float(np.mean([len(h.history) for h in sampler.histories_.values()]))
+        # Whether other cells of the run shared these class-VAEs (one of them trained
+        # them, the others loaded them), for readers of fit_seconds.
+        row["shared_vae_fit"] = isinstance(vae_memory, SharedFits) and vae_memory.readers > 1
+        samples = _draw_samples(sampler, cell.seed)
+    return {"row": row, "samples": samples}
+
+
+def _cell_pipeline(condition: str, latent: int | None, seed: int, data, params: Mapping):
+    """The condition's pipeline with the run's settings, for images of ``data``."""
+    return make_pipeline(
+        condition,
+        latent,
+        random_state=seed,
+        image_shape=tuple(data.image_shape),
+        vae_params=params["vae"],
+        cnn_params=params["cnn"],
+        augment_params=params["augment"],
+        synthetic_params=params.get("synthetic"),
+    )
+
+
+def _set_vae_memory(pipe, vae_memory) -> None:
+    """Give the pipeline's :class:`~skvae.VAEOversampler`, wherever it is, ``vae_memory``."""
+    for name, step in pipe.steps:
+        sampler = step if name == "vae" else getattr(step, "oversampler", None)
+        sampler = getattr(sampler, "sampler", sampler)  # inside SyntheticRows
+        if isinstance(sampler, VAEOversampler):
+            sampler.set_params(memory=vae_memory)
+
+
+def _score_row(cell: Cell, scores: Mapping, cnn, *, n_test: int) -> dict[str, Any]:
+    """The cell's ``results.csv`` row from its cross_validate ``scores``, before the sampler's."""
+    return {
         "dataset": cell.dataset,
         "size": cell.size,
         "latent": cell.latent,
@@ -124,20 +150,8 @@ def run_cell(
         "score_seconds": float(scores["score_time"][0]),
         "n_train": int(cell.size),
         "n_generated": 0,
-        "n_test": int(len(test)),
+        "n_test": int(n_test),
     }
-    samples = None
-    steps = [step for name, step in fitted.steps if name != "cnn"]
-    sampler = steps[0] if steps else getattr(cnn, "oversampler_", None)
-    if sampler is not None:
-        row["n_generated"] = int(sum(sampler.sampling_strategy_.values()))
-    if isinstance(sampler, VAEOversampler) and sampler.histories_:
-        row["vae_epochs"] = float(np.mean([len(h.history) for h in sampler.histories_.values()]))
-        # Whether other cells of the run shared these class-VAEs (one of them trained
-        # them, the others loaded them), for readers of fit_seconds.
-        row["shared_vae_fit"] = isinstance(vae_memory, SharedFits) and vae_memory.readers > 1
-        samples = _draw_samples(sampler, cell.seed)
-    return {"row": row, "samples": samples}
 
 
 def _draw_samples(sampler: VAEOversampler, seed: int) -> dict[str, np.ndarray]:
@@ -240,44 +254,16 @@ def run_grid(
         ``interrupted`` is set instead of raising on Ctrl-C; finished cells are
         kept on disk either way.
     """
-    if backend not in ("loky", "dask"):
-        raise ValueError(f"backend must be 'loky' or 'dask', got {backend!r}.")
-    if scheduler is not None and backend != "dask":
-        raise ValueError(
-            f"scheduler={scheduler!r} is a dask scheduler's address: it needs backend='dask' "
-            "(--backend dask); the loky backend runs on this machine only."
-        )
+    _check_backend(backend, scheduler)
     out_dir = Path(out_dir)
     config = ExperimentConfig() if config is None else config
     params = config.resolved()
     run = GridRun()
-    inputs: dict[Cell, dict] = {}
-    todo: list[Cell] = []
-    for cell in dict.fromkeys(cells):
-        test_size = config.test_size(cell.dataset)
-        run.keys[cell] = cell_key(cell, params, test_size)
-        inputs[cell] = cell_inputs(cell, params, test_size)
-        row = load_cell(out_dir, run.keys[cell])
-        if row is None:
-            todo.append(cell)
-        else:
-            run.rows.append(row)
-    run.n_cached = len(run.rows)
+    todo, inputs = _find_unfinished(cells, out_dir, config, params, run)
     if todo:
-        (out_dir / "cells").mkdir(parents=True, exist_ok=True)
-        # Load (and, for MNIST, verify or download) the data once up front, so
-        # that a missing file fails here rather than in every worker.
-        for name in {cell.dataset for cell in todo}:
-            load_dataset(name, config.data_home)
-        _check_splits(todo, config)
-        _check_settings(todo, config, params)
-    if todo:
-        memories: dict[Cell, SharedFits] = {}
-        shared = None
-        if share_vae_fits and scheduler is None:
-            gap = effective_n_jobs(n_jobs) if backend == "loky" else (os.cpu_count() or 2)
-            todo, memories, shared = _share_vae_fits(todo, out_dir, gap)
-        try:
+        _prepare_unfinished(todo, out_dir, config, params)
+        share = share_vae_fits and scheduler is None
+        with _sharing_vae_fits(todo, out_dir, share, n_jobs, backend) as (todo, memories):
             _run_todo(
                 todo,
                 run,
@@ -291,57 +277,79 @@ def run_grid(
                 scheduler,
                 progress,
             )
-        finally:
-            if shared is not None:
-                shutil.rmtree(shared, ignore_errors=True)
     run.rows.sort(key=row_order)
     return run
 
 
-def _share_vae_fits(
-    todo: list[Cell], out_dir: Path, gap: int
-) -> tuple[list[Cell], dict[Cell, SharedFits], Path | None]:
-    """Order ``todo`` and give each cell that shares class-VAEs its ``memory``.
+def _check_backend(backend: str, scheduler: str | None) -> None:
+    """Refuse an unknown backend, or a dask scheduler without the dask backend."""
+    if backend not in ("loky", "dask"):
+        raise ValueError(f"backend must be 'loky' or 'dask', got {backend!r}.")
+    if scheduler is not None and backend != "dask":
+        raise ValueError(
+            f"scheduler={scheduler!r} is a dask scheduler's address: it needs backend='dask' "
+            "(--backend dask); the loky backend runs on this machine only."
+        )
 
-    A cell that loads another's VAEs moves ``gap`` places (the number of
-    workers) behind it, so that it is mostly taken up when they are trained,
-    not while. Returns the new order, the memories and their folder (None if
-    no cell shares).
+
+def _find_unfinished(
+    cells: Sequence[Cell],
+    out_dir: Path,
+    config: ExperimentConfig,
+    params: Mapping,
+    run: GridRun,
+) -> tuple[list[Cell], dict[Cell, dict]]:
+    """The cells still to run and every cell's inputs; finished ones go into ``run``.
+
+    Fills ``run.keys`` for every cell, ``run.rows`` with the finished cells'
+    rows and ``run.n_cached``.
     """
-
-    def group(cell: Cell):
-        if not get_condition(cell.condition).uses_latent:  # no class-VAEs to share
-            return None
-        return (cell.dataset, cell.size, cell.latent, cell.seed)
-
-    readers: dict[Any, int] = {}  # cells per group
-    for cell in todo:
-        if group(cell) is not None:
-            readers[group(cell)] = readers.get(group(cell), 0) + 1
-    if not any(n > 1 for n in readers.values()):
-        return todo, {}, None
-    folder = Path(tempfile.mkdtemp(prefix=".shared-vae-fits-", dir=out_dir))
-    memories = {
-        cell: SharedFits(folder, readers[group(cell)])
-        for cell in todo
-        if group(cell) is not None and readers[group(cell)] > 1
-    }
-    order: list[Cell] = []
-    waiting: list[tuple[int, int, Cell]] = []  # (earliest place, arrival, cell)
-    first: dict[Any, int] = {}
-    for arrival, cell in enumerate(todo):
-        while waiting and waiting[0][0] <= len(order):
-            order.append(waiting.pop(0)[2])
-        key = group(cell)
-        if key in first:
-            waiting.append((first[key] + max(1, gap), arrival, cell))
-            waiting.sort()
+    inputs: dict[Cell, dict] = {}
+    todo: list[Cell] = []
+    for cell in dict.fromkeys(cells):
+        test_size = config.test_size(cell.dataset)
+        run.keys[cell] = cell_key(cell, params, test_size)
+        inputs[cell] = cell_inputs(cell, params, test_size)
+        row = load_cell(out_dir, run.keys[cell])
+        if row is None:
+            todo.append(cell)
         else:
-            if key is not None:
-                first[key] = len(order)
-            order.append(cell)
-    order += [cell for _, _, cell in waiting]
-    return order, memories, folder
+            run.rows.append(row)
+    run.n_cached = len(run.rows)
+    return todo, inputs
+
+
+def _prepare_unfinished(
+    todo: Sequence[Cell], out_dir: Path, config: ExperimentConfig, params: Mapping
+) -> None:
+    """Make the cells' folder and fail early, once, on anything no cell could run with."""
+    (out_dir / "cells").mkdir(parents=True, exist_ok=True)
+    # Load (and, for MNIST, verify or download) the data once up front, so
+    # that a missing file fails here rather than in every worker.
+    for name in {cell.dataset for cell in todo}:
+        load_dataset(name, config.data_home)
+    _check_splits(todo, config)
+    _check_settings(todo, config, params)
+
+
+@contextlib.contextmanager
+def _sharing_vae_fits(
+    todo: list[Cell], out_dir: Path, share: bool, n_jobs: int | None, backend: str
+) -> Iterator[tuple[list[Cell], dict[Cell, SharedFits]]]:
+    """Yields the cells' order and memories (:func:`plan_shared_fits`); deletes their folder.
+
+    Without ``share``, ``todo`` as it is and no memory.
+    """
+    if not share:
+        yield todo, {}
+        return
+    gap = effective_n_jobs(n_jobs) if backend == "loky" else (os.cpu_count() or 2)
+    todo, memories, shared = plan_shared_fits(todo, out_dir, gap)
+    try:
+        yield todo, memories
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 def _run_todo(
@@ -403,16 +411,7 @@ def _check_settings(cells: Iterable[Cell], config: ExperimentConfig, params: Map
         {(c.dataset, c.condition, c.latent) for c in cells}, key=str
     ):
         data = load_dataset(dataset, config.data_home)
-        pipe = make_pipeline(
-            condition,
-            latent,
-            random_state=0,
-            image_shape=tuple(data.image_shape),
-            vae_params=params["vae"],
-            cnn_params=params["cnn"],
-            augment_params=params["augment"],
-            synthetic_params=params.get("synthetic"),
-        )
+        pipe = _cell_pipeline(condition, latent, 0, data, params)
         for name, step in pipe.steps:
             if name == "cnn":
                 step.check_settings(data.image_shape, len(np.unique(data.target)))

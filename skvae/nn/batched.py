@@ -2,9 +2,31 @@
 
 :func:`train_vaes_batched` stacks the parameters of K structurally identical
 VAEs and runs their forward, loss and gradients as one ``torch.vmap`` call per
-step, with a hand-written RMSprop on the stacked tensors. Each model still sees
-exactly what :func:`~skvae.nn.train_vae` would show it: its own rows, shuffles,
-noise, learning rate, early stopping and divergence handling.
+step, with a hand-written RMSprop on the stacked tensors. The training loop is
+:func:`~skvae.nn.training.train_models`, the one that :func:`~skvae.nn.train_vae`
+runs over a single VAE; this module supplies only the arithmetic of the stacked
+models (:class:`_StackedVAEs`). Each model therefore sees exactly what
+``train_vae`` would show it: its own rows, shuffles, noise, learning rate, early
+stopping and divergence handling.
+
+How the models are kept apart:
+
+- **Noise and shuffles.** Per model and epoch, ``torch.randperm(n_k,
+  generator=generators[k])`` orders the rows; per step, the batch's noise
+  ``(b_k, latent)`` is drawn from the same generator (as :meth:`VAE.loss`
+  draws it), and per validation the noise of each chunk of 1024 rows (as
+  :func:`~skvae.nn.evaluate_vae` draws it). The noise enters the vectorised
+  loss as an argument.
+- **Classes of different sizes.** Every model walks its own epochs (the loop's
+  schedule). Within a step the batches of different sizes are padded to the
+  largest with copies of the batch's first row and noise, and the padded rows
+  are masked out of the per-model mean loss, so each model's loss and gradient
+  are those of its own batch only.
+- **Stopping.** A model that stopped leaves the vectorised step: later steps
+  run only the models still training, and its parameters, RMSprop state and
+  generator are no longer touched. A step whose loss is non-finite for one
+  model updates the others, and that model restores its best weights, halves
+  its own learning rate and clears its own RMSprop state, as in ``train_vae``.
 
 What it saves is the per-step overhead of K separate small steps (Python,
 dispatch, small kernels). That pays for small networks: with the ConvVAE on 8x8
@@ -29,8 +51,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
-from .early_stopping import EarlyStopper, epochs_for_steps
-from .training import TrainResult, autocast
+from .training import TrainResult, autocast, train_models
 from .vae import VAE, kl_divergence, standard_normal
 
 # torch.optim.RMSprop's defaults (no momentum, no centering, no weight decay).
@@ -129,86 +150,44 @@ def train_vaes_batched(
 ) -> list[TrainResult]:
     """Train K structurally identical VAEs together, each as :func:`train_vae` would.
 
-    Model ``k`` is trained on ``X_trains[k]`` (validated on ``X_valids[k]``)
-    with RMSprop, early stopping and best-weight restore exactly as
-    ``train_vae(vaes[k], X_trains[k], X_valids[k], generator=generators[k], ...)``:
-    the same number of steps per epoch, the same batches, the same shuffles and
-    reparameterisation noise drawn from its own generator in the same order, its
-    own epoch and step counters, best loss, patience, learning rate and
-    divergence handling. Only the arithmetic is shared: every step runs the
-    forward pass, loss and gradients of all models still training as one
-    ``torch.vmap`` over their stacked parameters (or a few, see
-    ``max_step_rows``), and one RMSprop update (``torch.optim.RMSprop``'s
-    defaults, bit for bit) on the stacked tensors. Results agree with
-    ``train_vae``'s to float rounding, not bit for bit: vectorised kernels sum in
-    another order, and RMSprop's division by the gradients' running RMS lets
-    such differences grow over the steps of a tiny class, as any change of
-    kernel or thread count does.
-
-    How the models are kept apart:
-
-    - **Noise and shuffles.** Per model and epoch, ``torch.randperm(n_k,
-      generator=generators[k])`` orders the rows; per step, the batch's noise
-      ``(b_k, latent)`` is drawn from the same generator (as :meth:`VAE.loss`
-      draws it), and per validation the noise of each chunk of 1024 rows (as
-      :func:`~skvae.nn.evaluate_vae` draws it). The noise enters the vectorised
-      loss as an argument.
-    - **Classes of different sizes.** Every model walks its own epochs: with
-      ``n_k`` rows it makes ``ceil(n_k / min(batch_size, n_k))`` steps per epoch
-      and its epoch ends (validation, early stopping) after its own last batch,
-      whatever the other models do. Within a step the batches of different
-      sizes are padded to the largest with copies of the batch's first row and
-      noise, and the padded rows are masked out of the per-model mean loss, so
-      each model's loss and gradient are those of its own batch only.
-    - **Stopping.** A model that stopped (patience, budget or
-      ``max_divergences``) leaves the vectorised step: later steps run only the
-      models still training, and its parameters, RMSprop state and generator
-      are no longer touched. A step whose loss is non-finite for one model
-      updates the others, and that model restores its best weights, halves its
-      own learning rate and clears its own RMSprop state, as in ``train_vae``.
-
-    At the end every module in ``vaes`` holds its own best weights and is in
-    eval mode.
+    Model ``k`` is trained as ``train_vae(vaes[k], X_trains[k], X_valids[k],
+    generator=generators[k], ...)``, by the same loop (see the module docstring);
+    each step runs the loss and gradients of all models still training as one
+    ``torch.vmap`` (or a few, see ``max_step_rows``) and ``torch.optim.RMSprop``'s
+    update, bit for bit, on the stacked tensors. Results equal ``train_vae``'s to
+    float rounding only: vectorised kernels sum in another order, which RMSprop's
+    division by the gradients' running RMS can amplify over a tiny class's steps.
 
     Parameters
     ----------
     vaes : sequence of VAE
-        The models, trained in place; see :func:`batchable` for what "structurally
-        identical" requires. Their parameters must lie on the device of the data.
+        The models (see :func:`batchable`), trained in place on the data's device.
     X_trains : sequence of torch.Tensor
-        Per model, training samples of shape ``(n_k, *input_shape)``, ``n_k >= 1``;
-        the sizes may differ.
+        Per model, training samples of shape ``(n_k, *input_shape)``, ``n_k >= 1``.
     X_valids : sequence of (torch.Tensor or None), optional
         Per model, validation samples; ``None`` or empty monitors that model's
-        training loss. ``None`` for the whole argument means no validation at all.
+        training loss, as does ``None`` for the whole argument.
     max_epochs, min_steps, patience, lr, batch_size, beta, max_divergences, precision
         As in :func:`train_vae`, shared by all models.
     generators : sequence of (torch.Generator or None), optional
-        Per model, the CPU generator of its shuffles and noise (as ``train_vae``'s
-        ``generator``). ``None`` draws from torch's global generator.
+        Per model, the CPU generator of its shuffles and noise (None: torch's global).
     callback : callable, optional
-        Called as ``callback(k, entry)`` with each epoch's history entry of model
-        ``k``.
+        Called as ``callback(k, entry)`` with each history entry of model ``k``.
     max_step_rows : int, optional
-        Most rows (batch rows summed over the models, padding included) in one
-        vectorised call; a step of more is split into calls over runs of
-        neighbouring models (each model stays whole), which changes nothing but
-        speed and memory. None: on the CPU, as many rows as hold 50,176 input
-        values (64 MNIST images, 784 rows of 8x8 digits), since larger stacked
-        tensors cost more in page faults than vectorising saves; no bound on
-        other devices.
+        Most rows (over the models, padding included) in one vectorised call; a
+        larger step is split over runs of neighbouring models (only speed and
+        memory change). None: on the CPU, 50,176 input values (64 MNIST images;
+        more cost more in page faults than vectorising saves), else no bound.
 
     Returns
     -------
     list of TrainResult
-        One per model, with the same fields and meaning as :func:`train_vae`'s.
+        One per model; each of ``vaes`` ends with its best weights, in eval mode.
 
     Raises
     ------
     ValueError
-        If the models cannot be batched (see :func:`batchable`), the lists differ
-        in length, a training set is empty or of the wrong shape, data and models
-        lie on different devices, or ``precision`` is unknown.
+        If the models cannot be batched (:func:`batchable`) or the arguments do not fit.
 
     Examples
     --------
@@ -221,23 +200,65 @@ def train_vaes_batched(
     >>> [r.n_steps for r in results]  # 3 epochs of 2, 3 and 2 batches
     [6, 9, 6]
     """
-    trainer = _BatchedTrainer(
-        vaes,
-        X_trains,
-        X_valids,
+    arithmetic = dict(lr=lr, beta=beta, precision=precision, max_step_rows=max_step_rows)
+    stack = _StackedVAEs(vaes, X_trains, X_valids, generators, **arithmetic)
+    return train_models(
+        stack,
         max_epochs=max_epochs,
         min_steps=min_steps,
         patience=patience,
-        lr=lr,
         batch_size=batch_size,
-        beta=beta,
-        generators=generators,
         max_divergences=max_divergences,
         callback=callback,
-        precision=precision,
-        max_step_rows=max_step_rows,
     )
-    return trainer.run()
+
+
+def _checked_inputs(
+    vaes: list[VAE],
+    X_trains: Sequence[torch.Tensor],
+    X_valids: Sequence[torch.Tensor | None] | None,
+    generators: Sequence[torch.Generator | None] | None,
+    precision: str,
+) -> tuple[list, list, list]:
+    """``X_trains``, ``X_valids`` (empty ones as None) and ``generators`` as lists of K.
+
+    Raises the ValueError of :func:`train_vaes_batched` for what does not fit.
+    """
+    reason = batchable(vaes)
+    if reason is not None:
+        raise ValueError(f"train_vaes_batched cannot train these VAEs together: {reason}.")
+    K = len(vaes)
+    X_trains = list(X_trains)
+    X_valids = [None] * K if X_valids is None else list(X_valids)
+    generators = [None] * K if generators is None else list(generators)
+    for name, seq in (("X_trains", X_trains), ("X_valids", X_valids)):
+        if len(seq) != K:
+            raise ValueError(f"{name} has {len(seq)} entries for {K} VAEs.")
+    if len(generators) != K:
+        raise ValueError(f"generators has {len(generators)} entries for {K} VAEs.")
+    device = next(vaes[0].parameters()).device
+    autocast(precision, device)  # validates precision before any work
+    shape = tuple(vaes[0].input_shape)
+    for k, X in enumerate(X_trains):
+        if not isinstance(X, torch.Tensor) or tuple(X.shape[1:]) != shape or len(X) < 1:
+            raise ValueError(
+                f"X_trains[{k}] must be a non-empty tensor of shape (n, *{shape}), got "
+                f"{tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__}."
+            )
+        if X.device != device:
+            raise ValueError(
+                f"X_trains[{k}] lies on {X.device} but the VAEs on {device}; move them "
+                "to one device."
+            )
+    for k, X in enumerate(X_valids):
+        if X is None or len(X) == 0:
+            X_valids[k] = None
+        elif tuple(X.shape[1:]) != shape or X.device != device:
+            raise ValueError(
+                f"X_valids[{k}] must have shape (n, *{shape}) and lie on {device}, got "
+                f"{tuple(X.shape)} on {X.device}."
+            )
+    return X_trains, X_valids, generators
 
 
 def _rmsprop_(
@@ -266,87 +287,52 @@ def _rmsprop_(
         param.addcdiv_(grad, avg, value=neg_lr)
 
 
-class _BatchedTrainer:
-    """State and steps of :func:`train_vaes_batched` (per-model lists, stacked tensors)."""
+class _StackedVAEs:
+    """K VAEs stacked for ``torch.vmap``, as :func:`train_vaes_batched` trains them.
+
+    The :class:`~skvae.nn.training.ModelStack` of the shared training loop:
+    per-model lists, and the parameters, best weights and RMSprop state of all
+    models as stacked tensors (row ``k`` is model ``k``).
+    """
 
     def __init__(
         self,
-        vaes,
-        X_trains,
-        X_valids,
+        vaes: Sequence[VAE],
+        X_trains: Sequence[torch.Tensor],
+        X_valids: Sequence[torch.Tensor | None] | None,
+        generators: Sequence[torch.Generator | None] | None,
         *,
-        max_epochs,
-        min_steps,
-        patience,
-        lr,
-        batch_size,
-        beta,
-        generators,
-        max_divergences,
-        callback,
-        precision,
-        max_step_rows,
+        lr: float,
+        beta: float,
+        precision: str,
+        max_step_rows: int | None,
     ) -> None:
         vaes = list(vaes)
-        reason = batchable(vaes)
-        if reason is not None:
-            raise ValueError(f"train_vaes_batched cannot train these VAEs together: {reason}.")
-        K = len(vaes)
-        X_trains = list(X_trains)
-        X_valids = [None] * K if X_valids is None else list(X_valids)
-        generators = [None] * K if generators is None else list(generators)
-        for name, seq in (("X_trains", X_trains), ("X_valids", X_valids)):
-            if len(seq) != K:
-                raise ValueError(f"{name} has {len(seq)} entries for {K} VAEs.")
-        if len(generators) != K:
-            raise ValueError(f"generators has {len(generators)} entries for {K} VAEs.")
-        device = next(vaes[0].parameters()).device
-        autocast(precision, device)  # validates precision before any work
-        shape = tuple(vaes[0].input_shape)
-        for k, X in enumerate(X_trains):
-            if not isinstance(X, torch.Tensor) or tuple(X.shape[1:]) != shape or len(X) < 1:
-                raise ValueError(
-                    f"X_trains[{k}] must be a non-empty tensor of shape (n, *{shape}), got "
-                    f"{tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__}."
-                )
-            if X.device != device:
-                raise ValueError(
-                    f"X_trains[{k}] lies on {X.device} but the VAEs on {device}; move them "
-                    "to one device."
-                )
-        for k, X in enumerate(X_valids):
-            if X is None or len(X) == 0:
-                X_valids[k] = None
-            elif tuple(X.shape[1:]) != shape or X.device != device:
-                raise ValueError(
-                    f"X_valids[{k}] must have shape (n, *{shape}) and lie on {device}, got "
-                    f"{tuple(X.shape)} on {X.device}."
-                )
-
-        self.vaes, self.K, self.device, self.shape = vaes, K, device, shape
+        X_trains, X_valids, generators = _checked_inputs(
+            vaes, X_trains, X_valids, generators, precision
+        )
+        self.vaes, self.K = vaes, len(vaes)
+        self.device = next(vaes[0].parameters()).device
         self.latent = int(vaes[0].latent)
         self.X_valids, self.generators = X_valids, generators
-        self.beta, self.precision, self.callback = float(beta), precision, callback
-        self.patience, self.min_steps = int(patience), int(min_steps)
-        self.max_divergences = int(max_divergences)
+        self.has_valid = [X is not None for X in X_valids]
+        self.beta, self.precision = float(beta), precision
         if max_step_rows is None:
-            per_row = math.prod(shape)
-            max_step_rows = max(1, _CPU_STEP_VALUES // per_row) if device.type == "cpu" else 2**62
+            per_row = math.prod(vaes[0].input_shape)
+            on_cpu = self.device.type == "cpu"
+            max_step_rows = max(1, _CPU_STEP_VALUES // per_row) if on_cpu else 2**62
         if int(max_step_rows) < 1:
             raise ValueError(f"max_step_rows must be >= 1 or None, got {max_step_rows!r}.")
         self.max_rows = int(max_step_rows)
 
         # All training rows in one tensor; model k's rows start at offsets[k].
         self.X_all = torch.cat([X.detach() for X in X_trains])
-        self.n = [len(X) for X in X_trains]
+        self.n_rows = [len(X) for X in X_trains]
         self.offsets = [0]
-        for n in self.n[:-1]:
+        for n in self.n_rows[:-1]:
             self.offsets.append(self.offsets[-1] + n)
-        self.bs = [max(1, min(int(batch_size), n)) for n in self.n]
-        self.steps_per_epoch = [math.ceil(n / b) for n, b in zip(self.n, self.bs)]
-        self.epochs_needed = [
-            epochs_for_steps(max_epochs, min_steps, s) for s in self.steps_per_epoch
-        ]
+        # Per model, the rows (indices into X_all) and noise of its loaded batch.
+        self.batches: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * self.K
 
         for vae in vaes:
             vae.train()  # stack_module_state wants one mode; train_vae trains in train mode
@@ -358,21 +344,12 @@ class _BatchedTrainer:
         self.square_avg = {k: torch.zeros_like(v) for k, v in self.params.items()}
         # Preallocated: a fresh tensor of K models' weights per step page-faults.
         self.scratch = {k: torch.empty_like(v) for k, v in self.params.items()}
-        self.lr = [float(lr)] * K
+        self.lr = [float(lr)] * self.K
 
         # Parameters are swapped in by functional_call: the template holds none.
         self.template = _LossGivenNoise(copy.deepcopy(vaes[0])).to("meta")
         self._grad_step = vmap(grad_and_value(self._mean_loss))
         self._sum_loss_v = vmap(self._sum_loss)
-
-        self.results = [TrainResult() for _ in range(K)]
-        self.epoch = [0] * K
-        self.pos = [0] * K  # next batch within the current epoch
-        self.order: list[torch.Tensor | None] = [None] * K
-        self.running = [0.0] * K
-        # train_vae's rule: patience epochs tolerated, the next one stops.
-        self.stoppers = [EarlyStopper(self.patience + 1, self.min_steps) for _ in range(K)]
-        self.done = [False] * K
 
     # -------------------------------------------------------- loss functions
     def _per_sample(self, params, x, eps) -> torch.Tensor:
@@ -427,23 +404,21 @@ class _BatchedTrainer:
         arange = torch.arange(width, device=self.device)
         return arange.unsqueeze(0) < torch.tensor(sizes, device=self.device).unsqueeze(1)
 
-    # ----------------------------------------------------------------- steps
-    def _step(self, models: list[int]) -> None:
-        """One optimiser step of every model in ``models`` on its next batch."""
-        indices, noises, sizes = [], [], []
-        for k in models:
-            if self.pos[k] == 0:
-                # A new epoch: shuffle first, as train_vae does, then the batches' noise.
-                self.epoch[k] += 1
-                self.order[k] = torch.randperm(self.n[k], generator=self.generators[k]).to(
-                    self.device
-                )
-                self.running[k] = 0.0
-            start = self.pos[k] * self.bs[k]
-            idx = self.order[k][start : start + self.bs[k]] + self.offsets[k]
-            indices.append(idx)
-            sizes.append(len(idx))
-            noises.append(self._noise(k, len(idx)))
+    @staticmethod
+    def _copy_row(src: dict, dst: dict, k: int) -> None:
+        for name, value in src.items():
+            dst[name][k].copy_(value[k])
+
+    # ------------------------------------------------------------ ModelStack
+    def load_batch(self, k: int, rows: torch.Tensor) -> None:
+        # The batch's noise is drawn right after its shuffle, as VAE.loss draws it.
+        self.batches[k] = (rows + self.offsets[k], self._noise(k, len(rows)))
+
+    def step(self, models: list[int]) -> list[float]:
+        """One optimiser step of every model in ``models`` on its loaded batch."""
+        indices = [self.batches[k][0] for k in models]
+        noises = [self.batches[k][1] for k in models]
+        sizes = [len(idx) for idx in indices]
         losses: list[float] = []
         for lo, hi in self._chunks(sizes):
             chunk, chunk_sizes = models[lo:hi], sizes[lo:hi]
@@ -458,14 +433,7 @@ class _BatchedTrainer:
             if ok:  # a model with a non-finite loss takes no step
                 self._rmsprop(grads, [chunk[i] for i in ok], ok, len(chunk))
             losses += chunk_losses
-        for i, k in enumerate(models):
-            if math.isfinite(losses[i]):
-                self.results[k].n_steps += 1
-                self.running[k] += losses[i] * sizes[i]
-                self.pos[k] += 1
-            else:
-                # train_vae leaves the epoch at the first non-finite batch loss.
-                self._diverge(k)
+        return losses
 
     def _rmsprop(
         self, grads: dict[str, torch.Tensor], models: list[int], rows: list[int], n_rows: int
@@ -494,30 +462,8 @@ class _BatchedTrainer:
                 param.index_copy_(0, index, p)
                 self.square_avg[name].index_copy_(0, index, s)
 
-    def _diverge(self, k: int) -> None:
-        """train_vae's answer to a non-finite loss, for model ``k`` alone."""
-        result = self.results[k]
-        result.n_divergences += 1
-        self._copy_row(self.best, self.params, k)
-        self.lr[k] *= 0.5
-        for s in self.square_avg.values():
-            s[k].zero_()  # == optimizer.state.clear(): RMSprop restarts from zeros
-        self.pos[k] = 0
-        if result.n_divergences >= self.max_divergences:
-            self.done[k] = True
-        self._check_budget(k)
-
-    def _check_budget(self, k: int) -> None:
-        if self.epoch[k] >= self.epochs_needed[k]:
-            self.done[k] = True
-
-    @staticmethod
-    def _copy_row(src: dict, dst: dict, k: int) -> None:
-        for name, value in src.items():
-            dst[name][k].copy_(value[k])
-
     @torch.no_grad()
-    def _evaluate(self, models: list[int]) -> list[float]:
+    def evaluate(self, models: list[int]) -> list[float]:
         """Mean validation loss of each of ``models``, as evaluate_vae computes it."""
         # evaluate_vae draws each chunk's noise (1024 rows) in turn.
         noises = []
@@ -546,52 +492,20 @@ class _BatchedTrainer:
         self.template.train()
         return [t / len(self.X_valids[k]) for t, k in zip(totals, models)]
 
-    def _end_epoch(self, models: list[int]) -> None:
-        """Validation, history, best weights and early stopping after an epoch."""
-        with_valid = [k for k in models if self.X_valids[k] is not None]
-        valid = dict(zip(with_valid, self._evaluate(with_valid))) if with_valid else {}
-        for k in models:
-            result = self.results[k]
-            train_loss = self.running[k] / self.n[k]
-            valid_loss = valid.get(k)
-            monitored = valid_loss if valid_loss is not None else train_loss
-            self.pos[k] = 0
-            if not math.isfinite(monitored):
-                self._diverge(k)
-                continue
-            entry = {
-                "epoch": self.epoch[k],
-                "steps": result.n_steps,
-                "train_loss": train_loss,
-                "valid_loss": valid_loss,
-            }
-            result.history.append(entry)
-            if self.callback is not None:
-                self.callback(k, entry)
-            if self.stoppers[k].update(monitored, self.epoch[k], result.n_steps):
-                result.best_loss, result.best_epoch = monitored, self.epoch[k]
-                self._copy_row(self.params, self.best, k)
-            elif self.stoppers[k].stopped:
-                result.stopped_early = True
-                self.done[k] = True
-            self._check_budget(k)
+    def save_best(self, k: int) -> None:
+        self._copy_row(self.params, self.best, k)
 
-    def run(self) -> list[TrainResult]:
-        for k in range(self.K):
-            self._check_budget(k)  # max_epochs >= 1 normally; mirrors train_vae's while test
-        while True:
-            models = [k for k in range(self.K) if not self.done[k]]
-            if not models:
-                break
-            self._step(models)
-            ended = [
-                k for k in models if not self.done[k] and self.pos[k] == self.steps_per_epoch[k]
-            ]
-            if ended:
-                self._end_epoch(ended)
+    def restore_best(self, k: int) -> None:
+        self._copy_row(self.best, self.params, k)
+
+    def slow_down(self, k: int) -> None:
+        self.lr[k] *= 0.5
+        for s in self.square_avg.values():
+            s[k].zero_()  # == optimizer.state.clear(): RMSprop restarts from zeros
+
+    def finish(self) -> None:
         with torch.no_grad():
             for k, vae in enumerate(self.vaes):
                 for name, param in vae.named_parameters():
                     param.copy_(self.best[f"vae.{name}"][k])
                 vae.eval()
-        return self.results

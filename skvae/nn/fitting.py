@@ -30,25 +30,35 @@ from .vae import VAE
 class VAETraining:
     """How a VAE is trained: optimiser, budget, early stopping and validation share.
 
+    The defaults are the paper's recipe. :class:`~skvae.VAEOversampler` and
+    :class:`~skvae.VAEEncoder` take one as ``training=`` (or a dict of some
+    fields over these defaults).
+
     Parameters
     ----------
     max_epochs : int, default=200
-        Most epochs (unless ``min_steps`` needs more).
+        Most epochs per VAE (unless ``min_steps`` needs more).
     min_steps : int, default=0
-        Least optimiser steps before early stopping may stop.
+        Least optimiser steps before early stopping may stop. A class of 4
+        images makes one step per epoch; epochs alone under-train it.
     patience : int, default=20
-        Epochs without improvement of the monitored loss tolerated; the next one stops.
+        Epochs without improvement of the monitored loss tolerated; the next
+        one stops training.
     lr : float, default=1e-3
         RMSprop learning rate (the paper).
     batch_size : int, default=100
         Mini-batch size (the paper).
     beta : float, default=1.0
-        Weight of the KL term.
+        Weight of the KL term in the ELBO.
     precision : {"fp32", "bf16"}, default="fp32"
-        Forward pass and loss in bfloat16 under ``torch.autocast`` with ``"bf16"``.
+        ``"bf16"`` runs the forward pass and the loss under ``torch.autocast``
+        with bfloat16 (CPU or GPU); weights, optimiser and generation stay float32.
     validation_fraction : float, default=0.15
-        Share of each class held out for early stopping, by
-        :func:`~skvae.nn.early_stopping.n_validation_rows` (the VAEs' rule).
+        Share of each class held out for early stopping (the paper: 15 %), by
+        :func:`~skvae.nn.early_stopping.n_validation_rows` (the VAEs' rule):
+        ``round(validation_fraction * n)`` rows; when that is 0 or would leave
+        no training row, all rows train and early stopping watches the
+        training loss.
     """
 
     max_epochs: int = 200
@@ -163,18 +173,36 @@ class _Prepared:
         return FittedVAE(self.vae, result, codes, self.scaler, len(self.X_train), n_valid, seconds)
 
 
+def split_rows(
+    X: torch.Tensor, fraction: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Hold out random rows of ``X`` for early stopping, by the VAEs' rule.
+
+    :func:`~skvae.nn.early_stopping.n_validation_rows` rows (``round(fraction
+    * n)``, none when that would leave no training row) are chosen by one
+    permutation drawn from ``generator``, the fit's generator, as
+    :func:`fit_vae` and :func:`fit_class_vaes` split each class.
+
+    Returns
+    -------
+    train : torch.Tensor
+    valid : torch.Tensor or None
+        None when no row is held out.
+    """
+    n_valid = n_validation_rows(len(X), fraction)
+    order = torch.randperm(len(X), generator=generator).to(X.device)
+    return X[order[n_valid:]], (X[order[:n_valid]] if n_valid else None)
+
+
 def _prepare(build: Callable[[], VAE], X: np.ndarray, seed: int, training, device, name):
     with seeded_torch(seed):
         vae = build()
     data, scaler = scale_rows(X, vae, name)
     generator = make_generator(seed)
     X_all = torch.as_tensor(data).reshape(len(data), *vae.input_shape).to(device)
-    n = len(X_all)
-    n_valid = n_validation_rows(n, training.validation_fraction)
-    order = torch.randperm(n, generator=generator).to(device)
-    X_valid, X_train = X_all[order[:n_valid]], X_all[order[n_valid:]]
+    X_train, X_valid = split_rows(X_all, training.validation_fraction, generator)
     vae.to(device)
-    return _Prepared(vae, X_train, X_valid if n_valid else None, X_all, generator, scaler)
+    return _Prepared(vae, X_train, X_valid, X_all, generator, scaler)
 
 
 def fit_vae(
