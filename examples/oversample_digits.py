@@ -19,7 +19,9 @@ rows = np.concatenate(
 )
 X, y = X_all[rows], y_all[rows]
 
-sampler = VAEOversampler(latent=3, augment_size=1.0, min_steps=200, random_state=0, verbose=1)
+sampler = VAEOversampler(
+    latent=3, augment_size=1.0, training={"min_steps": 200}, random_state=0, verbose=1
+)
 X_res, y_res = sampler.fit_resample(X, y)
 print(f"real rows: {len(X)}, after resampling: {len(X_res)}")
 print("generated per class:", dict(Counter(y_res[len(X) :].tolist())))

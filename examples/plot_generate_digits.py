@@ -22,7 +22,7 @@ from skvae.metrics import class_consistency
 
 X, y = load_digits(return_X_y=True)
 rows = np.concatenate([np.flatnonzero(y == c)[:30] for c in range(10)])
-sampler = VAEOversampler(latent=2, max_epochs=100, random_state=0)
+sampler = VAEOversampler(latent=2, training={"max_epochs": 100}, random_state=0)
 X_res, y_res = sampler.fit_resample(X[rows], y[rows])
 
 # %%

@@ -19,7 +19,7 @@ train, test = next(
 )
 pipe = Pipeline(
     [
-        ("vae", VAEOversampler(max_epochs=20, random_state=0)),
+        ("vae", VAEOversampler(training={"max_epochs": 20}, random_state=0)),
         ("cnn", CNNClassifier(min_steps=300, module__channels=(8, 16, 16, 16), random_state=0)),
     ]
 )

@@ -29,7 +29,8 @@ X_all, y_all = load_digits(return_X_y=True)
 keep = (y_all != 0) | (np.cumsum(y_all == 0) <= 30)
 X, y = X_all[keep], y_all[keep]
 
-encoder = VAEEncoder(latent=8, image_shape=None, max_epochs=300, random_state=0).fit(X)
+encoder = VAEEncoder(latent=8, image_shape=None, training={"max_epochs": 300}, random_state=0)
+encoder.fit(X)
 codes = encoder.transform(X)
 codes_res, y_res = SMOTE(sampling_strategy={0: 60}, k_neighbors=3, random_state=0).fit_resample(
     codes, y

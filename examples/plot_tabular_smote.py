@@ -26,7 +26,7 @@ samplers = {
     "RandomOverSampler": RandomOverSampler(random_state=0),
     "SMOTE": SMOTE(k_neighbors=3, random_state=0),
     "VAEOversampler": VAEOversampler(
-        latent=2, sampling_strategy="auto", max_epochs=100, random_state=0
+        latent=2, sampling_strategy="auto", training={"max_epochs": 100}, random_state=0
     ),
 }
 cv = StratifiedKFold(4, shuffle=True, random_state=0)

@@ -266,7 +266,12 @@ def test_pipeline_grid_search_and_cross_validate(small_digits):
     X, y = small_digits
     pipe = Pipeline(
         [
-            ("vae", VAEOversampler(latent=2, max_epochs=2, augment_size=4, random_state=0)),
+            (
+                "vae",
+                VAEOversampler(
+                    latent=2, training={"max_epochs": 2}, augment_size=4, random_state=0
+                ),
+            ),
             ("cnn", CNNClassifier(max_epochs=2, **SMALL)),
         ]
     )

@@ -20,7 +20,7 @@ from skvae.nn import (
 )
 from skvae.synthetic import SyntheticRows
 
-FAST = dict(latent=2, max_epochs=2, patience=1, random_state=0, vae="conditional")
+FAST = dict(latent=2, training={"max_epochs": 2, "patience": 1}, random_state=0, vae="conditional")
 
 
 def _halves(n_per_class: int = 20, side: int = 8, seed: int = 0):
@@ -101,7 +101,10 @@ def test_trains_with_the_generic_loop_and_learns_each_class():
 def test_oversampler_conditional_generates_each_classs_rows():
     X, y = _halves()
     sampler = VAEOversampler(
-        latent=2, vae="conditional", max_epochs=150, patience=150, lr=3e-3, random_state=0
+        latent=2,
+        vae="conditional",
+        training={"max_epochs": 150, "patience": 150, "lr": 3e-3},
+        random_state=0,
     )
     X_res, y_res = sampler.fit_resample(X, y)
     assert Counter(y_res) == {0: 40, 1: 40}
@@ -163,7 +166,9 @@ def test_conditional_tabular_uses_one_scaler_for_all_classes():
     rng = np.random.RandomState(0)
     X = np.concatenate([rng.normal(0, 1, (30, 5)), rng.normal(10, 2, (30, 5))])
     y = np.repeat([0, 1], 30)
-    sampler = VAEOversampler(latent=2, max_epochs=5, vae="conditional", random_state=0)
+    sampler = VAEOversampler(
+        latent=2, training={"max_epochs": 5}, vae="conditional", random_state=0
+    )
     X_res, _ = sampler.fit_resample(X, y)
     assert X_res.shape == (120, 5)
     assert isinstance(sampler.vaes_[0].model, ConditionalMLPVAE)

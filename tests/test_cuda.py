@@ -20,7 +20,7 @@ from skvae.synthetic import SyntheticRows
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
-FAST_VAE = dict(latent=2, max_epochs=3, patience=2, random_state=0)
+FAST_VAE = dict(latent=2, training={"max_epochs": 3, "patience": 2}, random_state=0)
 FAST_CNN = dict(
     max_epochs=3,
     patience=2,

@@ -9,7 +9,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skvae import VAEEncoder
 
 
-@parametrize_with_checks([VAEEncoder(latent=2, max_epochs=2, patience=1, random_state=0)])
+@parametrize_with_checks(
+    [VAEEncoder(latent=2, training={"max_epochs": 2, "patience": 1}, random_state=0)]
+)
 def test_sklearn_checks(estimator, check):
     check(estimator)
 
@@ -17,7 +19,11 @@ def test_sklearn_checks(estimator, check):
 def test_transform_inverse_transform_and_names(small_digits):
     X, y = small_digits
     # beta < 1: on 64-pixel images the full KL weight collapses the posterior.
-    enc = VAEEncoder(latent=2, beta=0.05, max_epochs=300, patience=300, random_state=0).fit(X)
+    enc = VAEEncoder(
+        latent=2,
+        training={"beta": 0.05, "max_epochs": 300, "patience": 300},
+        random_state=0,
+    ).fit(X)
     assert enc.image_shape_ == (1, 8, 8) and enc.history_.n_steps > 0
     Z = enc.transform(X)
     assert Z.shape == (len(X), 2) and np.isfinite(Z).all()
@@ -38,7 +44,7 @@ def test_transform_inverse_transform_and_names(small_digits):
 def test_tabular_rows_round_trip_on_their_scale():
     rng = np.random.RandomState(0)
     X = rng.normal(50.0, 10.0, size=(80, 3))
-    enc = VAEEncoder(latent=2, max_epochs=50, random_state=0).fit(X)
+    enc = VAEEncoder(latent=2, training={"max_epochs": 50}, random_state=0).fit(X)
     assert enc.image_shape_ is None
     back = enc.inverse_transform(enc.transform(X))
     assert abs(back.mean() - 50.0) < 5.0  # decoded back to the original scale
@@ -46,14 +52,14 @@ def test_tabular_rows_round_trip_on_their_scale():
 
 def test_same_seed_same_codes(small_digits):
     X, _ = small_digits
-    a = VAEEncoder(max_epochs=3, random_state=1).fit(X).transform(X)
-    b = VAEEncoder(max_epochs=3, random_state=1).fit(X).transform(X)
+    a = VAEEncoder(training={"max_epochs": 3}, random_state=1).fit(X).transform(X)
+    b = VAEEncoder(training={"max_epochs": 3}, random_state=1).fit(X).transform(X)
     np.testing.assert_array_equal(a, b)
 
 
 def test_transform_refuses_data_outside_the_fitted_range(small_digits):
     X, _ = small_digits
-    enc = VAEEncoder(max_epochs=2, random_state=0).fit(X)
+    enc = VAEEncoder(training={"max_epochs": 2}, random_state=0).fit(X)
     with pytest.raises(ValueError, match=r"X spans \[0, 255\]"):
         enc.transform(X * 255)
     assert enc.inverse_transform(np.zeros((0, 2))).shape == (0, 64)

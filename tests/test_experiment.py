@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from conftest import result_row
 
-from skvae import CNNClassifier, RandomAffine, VAEOversampler
+from skvae import CNNClassifier, RandomAffine, VAEOversampler, VAETraining
+from skvae._network import resolve_training
 from skvae.experiment import runner
 from skvae.experiment.cells import Cell, cell_key, make_cells
 from skvae.experiment.conditions import (
@@ -107,7 +108,16 @@ def test_make_pipeline_conditions_and_defaults():
     sampler = mixing.sampler
     assert isinstance(mixing, SyntheticRows)
     assert isinstance(sampler, VAEOversampler) and isinstance(clf, CNNClassifier)
-    assert sampler.latent == 3 and sampler.max_epochs == 7 and sampler.random_state == 2
+    assert sampler.latent == 3 and sampler.random_state == 2
+    # The flat settings go to the sampler as its training: the override over the defaults.
+    assert sampler.training == {
+        "max_epochs": 7,
+        "min_steps": VAE_DEFAULTS["min_steps"],
+        "patience": VAE_DEFAULTS["patience"],
+    }
+    assert resolve_training(sampler.training, "VAEOversampler") == VAETraining(
+        max_epochs=7, min_steps=VAE_DEFAULTS["min_steps"], patience=VAE_DEFAULTS["patience"]
+    )
     assert sampler.augment_size == VAE_DEFAULTS["augment_size"]
     assert clf.augment is None
     assert mixing.weight == SYNTHETIC_DEFAULTS["synthetic_weight"]

@@ -143,7 +143,9 @@ def test_make_generation_refuses_unknown_names_and_objects():
         r"object, got 'copy'",
     ):
         make_generation("copy")
-    with pytest.raises(TypeError, match=r"an object with check\(vae\).*got LogisticRegression"):
+    with pytest.raises(
+        TypeError, match=r"an object with check\(vae=None\).*got LogisticRegression"
+    ):
         make_generation(LogisticRegression())
 
 
@@ -151,7 +153,7 @@ def test_a_new_strategy_is_one_class_with_check_fit_and_generate(small_digits):
     X, y = small_digits
 
     class ClassMean:  # the protocol only: no get_params, so it is deep-copied
-        def check(self, vae):
+        def check(self, vae=None):
             pass
 
         def fit(self, vae, rows, codes):
@@ -162,7 +164,7 @@ def test_a_new_strategy_is_one_class_with_check_fit_and_generate(small_digits):
             return np.tile(self.mean_, (n, 1))
 
     spec = ClassMean()
-    sampler = VAEOversampler(latent=2, max_epochs=2, generation=spec, random_state=0)
+    sampler = VAEOversampler(latent=2, training={"max_epochs": 2}, generation=spec, random_state=0)
     X_res, y_res = sampler.fit_resample(X, y)
     assert not hasattr(spec, "mean_")  # the parameter is left untouched
     for label in range(10):

@@ -18,7 +18,7 @@ def fitted_tabular():
     fitted = {}
     for generation in ("decode", "sample"):
         fitted[generation] = VAEOversampler(
-            latent=2, max_epochs=30, generation=generation, random_state=0
+            latent=2, training={"max_epochs": 30}, generation=generation, random_state=0
         )
         fitted[generation].fit_resample(X, y)
     return fitted
@@ -55,14 +55,16 @@ def test_sample_is_reproducible(fitted_tabular):
 def test_sample_refuses_images():
     X, y = load_digits(return_X_y=True)
     rows = np.concatenate([np.flatnonzero(y == c)[:6] for c in range(3)])
-    sampler = VAEOversampler(latent=2, max_epochs=2, generation="sample", random_state=0)
+    sampler = VAEOversampler(
+        latent=2, training={"max_epochs": 2}, generation="sample", random_state=0
+    )
     with pytest.raises(ValueError, match="generation='sample'.*'bernoulli'"):
         sampler.fit_resample(X[rows] / 16.0, y[rows])
 
 
 def test_sample_works_with_the_conditional_vae():
     X, y = load_wine(return_X_y=True)
-    kw = dict(latent=2, max_epochs=5, vae="conditional", random_state=0)
+    kw = dict(latent=2, training={"max_epochs": 5}, vae="conditional", random_state=0)
     mean_rows, _ = VAEOversampler(**kw).fit_resample(X, y)
     drawn, _ = VAEOversampler(**kw, generation="sample").fit_resample(X, y)
     n = len(X)

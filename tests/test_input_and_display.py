@@ -13,7 +13,7 @@ from skvae import CNNClassifier, ElasticDistortion, RandomAffine, RandomFlip, VA
 from skvae.datasets import load_digits
 
 SMALL_CNN = dict(max_epochs=1, module__channels=(4, 4, 4, 4), random_state=0)
-SMALL_VAE = dict(latent=2, max_epochs=2, random_state=0)
+SMALL_VAE = dict(latent=2, training={"max_epochs": 2}, random_state=0)
 
 
 @pytest.fixture(scope="module")

@@ -103,7 +103,7 @@ def test_penultimate_features_are_the_hidden_layer(small_digits):
 def test_generation_report(digits):
     X, y = digits.data / 16.0, digits.target
     train, held = slice(0, 600), slice(600, 1200)
-    sampler = VAEOversampler(latent=2, max_epochs=30, random_state=0)
+    sampler = VAEOversampler(latent=2, training={"max_epochs": 30}, random_state=0)
     sampler.fit_resample(X[train], y[train])
     ref = LogisticRegression(max_iter=500).fit(X[held], y[held])
     report = generation_report(
@@ -143,9 +143,9 @@ def test_generation_report(digits):
 def test_generation_report_needs_a_generator_for_every_class(digits):
     X, y = digits.data[:300] / 16.0, digits.target[:300]
     keep = (y != 4) | (np.arange(len(y)) % 3 == 0)  # class 4 is the minority
-    sampler = VAEOversampler(latent=2, max_epochs=1, sampling_strategy={4: 20}, random_state=0).fit(
-        X[keep], y[keep]
-    )
+    sampler = VAEOversampler(
+        latent=2, training={"max_epochs": 1}, sampling_strategy={4: 20}, random_state=0
+    ).fit(X[keep], y[keep])
     sampler.fit_resample(X[keep], y[keep])
     assert list(sampler.vaes_) == [4]
     ref = LogisticRegression(max_iter=200).fit(X, y)

@@ -11,7 +11,10 @@ from skvae import VAEOversampler
 def test_generated_digits_are_recognised_as_their_class(mnist):
     rows = np.concatenate([np.flatnonzero(mnist.y_train == c)[:30] for c in range(10)])
     sampler = VAEOversampler(
-        latent=3, max_epochs=1, min_steps=80, lr=3e-3, augment_size=30, random_state=0
+        latent=3,
+        training={"max_epochs": 1, "min_steps": 80, "lr": 3e-3},
+        augment_size=30,
+        random_state=0,
     )
     X_res, y_res = sampler.fit_resample(mnist.X_train[rows], mnist.y_train[rows])
     generated, labels = X_res[len(rows) :], y_res[len(rows) :]

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import skvae.nn.fitting
-from skvae import VAEOversampler
-from skvae._network import training_settings
+from skvae import VAEEncoder, VAEOversampler
+from skvae._network import resolve_training
 from skvae.nn import MLPVAE, ConditionalMLPVAE, ConvVAE, train_vae
 from skvae.nn.early_stopping import n_validation_rows
 from skvae.nn.fitting import (
@@ -56,7 +56,9 @@ def assert_same_training_to_rounding(vae_a, vae_b, n_steps: int, lr: float = 1e-
 
 # -------------------------------------------------------------- VAETraining
 def test_vae_training_holds_the_estimators_defaults_and_feeds_the_loops():
-    assert training_settings(VAEOversampler()) == VAETraining()
+    assert resolve_training(None, "X") == VAETraining()
+    for estimator in (VAEOversampler(), VAEEncoder()):
+        assert resolve_training(estimator.training, type(estimator).__name__) == VAETraining()
     settings = VAETraining().loop_settings()
     fields = {f.name for f in dataclasses.fields(VAETraining)}
     assert set(settings) == fields - {"validation_fraction"}

@@ -17,7 +17,7 @@ from skvae.generation import ClassifierFilter, Decode, Residual
 from skvae.latent import GaussianMixtureSampler, PriorSampler, UniformSampler
 from skvae.nn import MLPVAE, VAE
 
-FAST = dict(latent=2, max_epochs=2, patience=1, random_state=0)
+FAST = dict(latent=2, training={"max_epochs": 2, "patience": 1}, random_state=0)
 
 
 def test_default_augments_balanced_data(small_digits):
@@ -161,11 +161,11 @@ def test_image_shape_auto_explicit_and_tabular(small_digits):
 def test_image_shape_auto_keeps_small_scaled_tables_tabular(n_features):
     rng = np.random.RandomState(0)
     X, y = rng.rand(40, n_features), np.repeat([0, 1], 20)  # min-max scaled features
-    s = VAEOversampler(max_epochs=2, random_state=0)
+    s = VAEOversampler(training={"max_epochs": 2}, random_state=0)
     s.fit_resample(X, y)
     assert s.image_shape_ is None and isinstance(s.vaes_[0], MLPVAE)
     side = int(np.sqrt(n_features))
-    forced = VAEOversampler(image_shape=(1, side, side), max_epochs=2, random_state=0)
+    forced = VAEOversampler(image_shape=(1, side, side), training={"max_epochs": 2}, random_state=0)
     forced.fit_resample(X, y)
     assert forced.image_shape_ == (1, side, side)
 
@@ -174,7 +174,7 @@ def test_tabular_samples_return_to_original_scale():
     rng = np.random.RandomState(0)
     X = np.concatenate([rng.normal(1000, 5, (60, 3)), rng.normal(-50, 1, (60, 3))])
     y = np.repeat([0, 1], 60)
-    s = VAEOversampler(latent=2, max_epochs=30, random_state=0)
+    s = VAEOversampler(latent=2, training={"max_epochs": 30}, random_state=0)
     X_res, y_res = s.fit_resample(X, y)
     gen = X_res[len(X) :]
     assert abs(gen[y_res[len(X) :] == 0].mean() - 1000) < 10
@@ -207,7 +207,7 @@ def test_custom_vae_factory(small_digits):
 def test_tiny_classes_train(small_digits, n_per_class):
     X, y = small_digits
     rows = np.concatenate([np.flatnonzero(y == c)[:n_per_class] for c in range(3)])
-    s = VAEOversampler(latent=2, max_epochs=3, min_steps=5, random_state=0)
+    s = VAEOversampler(latent=2, training={"max_epochs": 3, "min_steps": 5}, random_state=0)
     X_res, y_res = s.fit_resample(X[rows], y[rows])
     assert np.isfinite(X_res).all() and len(y_res) == 6 * n_per_class
     n_valid = int(round(0.15 * n_per_class))
@@ -398,7 +398,9 @@ def test_bf16_precision_trains_like_fp32(small_digits):
     X = X / 16.0
     runs = {}
     for precision in ("fp32", "bf16"):
-        s = VAEOversampler(latent=2, max_epochs=20, precision=precision, random_state=0)
+        s = VAEOversampler(
+            latent=2, training={"max_epochs": 20, "precision": precision}, random_state=0
+        )
         X_res, _ = s.fit_resample(X, y)
         assert X_res.dtype == np.float32 and np.isfinite(X_res).all()
         assert all(p.dtype == torch.float32 for p in s.vaes_[0].parameters())
@@ -406,7 +408,7 @@ def test_bf16_precision_trains_like_fp32(small_digits):
     # Same recipe, same seed: the best validation ELBOs agree within a few percent.
     assert runs["bf16"] == pytest.approx(runs["fp32"], rel=0.05)
     with pytest.raises(ValueError, match="precision"):
-        VAEOversampler(precision="fp16").fit_resample(X, y)
+        VAEOversampler(training={"precision": "fp16"}).fit_resample(X, y)
 
 
 @pytest.mark.parametrize(

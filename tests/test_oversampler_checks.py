@@ -12,7 +12,9 @@ from skvae import VAEOversampler
 
 
 def _fast_sampler(vae: str = "auto") -> VAEOversampler:
-    return VAEOversampler(latent=2, max_epochs=2, patience=1, random_state=0, vae=vae)
+    return VAEOversampler(
+        latent=2, training={"max_epochs": 2, "patience": 1}, random_state=0, vae=vae
+    )
 
 
 def _expected_failures(estimator) -> dict[str, str]:

@@ -1,15 +1,19 @@
 """VAEOversampler(memory=...): trained class-VAEs are cached like Pipeline(memory=...)."""
 
+import dataclasses
+
 import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skvae import VAEOversampler
+import skvae.oversampler
+from skvae import VAEOversampler, VAETraining
 from skvae.datasets import load_digits
 from skvae.generation import ClassifierFilter, Decode
-from skvae.oversampler import _TRAINING_PARAMS
+
+FAST_TRAINING = {"max_epochs": 2, "patience": 1}
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +23,8 @@ def digits():
 
 
 def _sampler(**kw):
-    return VAEOversampler(latent=2, max_epochs=2, patience=1, random_state=0, **kw)
+    kw.setdefault("training", FAST_TRAINING)
+    return VAEOversampler(latent=2, random_state=0, **kw)
 
 
 def test_a_hit_loads_what_training_would_give(digits, tmp_path, count_vae_training):
@@ -48,13 +53,33 @@ def test_a_hit_loads_what_training_would_give(digits, tmp_path, count_vae_traini
 
 @pytest.mark.parametrize(
     "change",
-    [{"latent": 3}, {"lr": 2e-3}, {"max_epochs": 3}, {"random_state": 1}, {"augment_size": 2}],
+    [
+        {"latent": 3},
+        {"training": {**FAST_TRAINING, "lr": 2e-3}},
+        {"training": {**FAST_TRAINING, "max_epochs": 3}},
+        {"training": {**FAST_TRAINING, "beta": 0.5}},
+        {"training": {**FAST_TRAINING, "validation_fraction": 0.3}},
+        {"random_state": 1},
+        {"augment_size": 2},
+    ],
+    ids=["latent", "lr", "max_epochs", "beta", "validation_fraction", "seed", "augment"],
 )
 def test_training_settings_are_part_of_the_key(digits, tmp_path, count_vae_training, change):
     X, y = digits
     _sampler(memory=str(tmp_path)).fit_resample(X, y)
     _sampler(memory=str(tmp_path)).set_params(**change).fit_resample(X, y)
     assert len(count_vae_training) == 2
+
+
+def test_the_same_training_as_a_dict_or_a_vaetraining_is_a_hit(
+    digits, tmp_path, count_vae_training
+):
+    X, y = digits
+    X_dict, _ = _sampler(memory=str(tmp_path)).fit_resample(X, y)
+    as_instance = _sampler(memory=str(tmp_path), training=VAETraining(**FAST_TRAINING))
+    X_instance, _ = as_instance.fit_resample(X, y)
+    assert len(count_vae_training) == 1  # the key holds the resolved fields, not the spelling
+    np.testing.assert_array_equal(X_dict, X_instance)
 
 
 def test_other_rows_are_not_a_hit(digits, tmp_path, count_vae_training):
@@ -90,8 +115,9 @@ def test_generation_settings_reuse_the_vaes(digits, tmp_path, count_vae_training
         assert "loaded from memory" in capsys.readouterr().out
 
 
-def test_every_parameter_is_in_the_key_or_named_as_outside(digits):
+def test_every_parameter_is_in_the_key_or_named_as_outside(digits, monkeypatch):
     # A new parameter must be sorted into one of the two groups on purpose.
+    in_key = {"latent", "vae", "training"}  # training: as every field of VAETraining
     outside = {
         "sampling_strategy",  # through sampling_strategy_, which is in the key
         "augment_size",  # likewise
@@ -104,8 +130,53 @@ def test_every_parameter_is_in_the_key_or_named_as_outside(digits):
         "filter",  # likewise
     }
     params = set(VAEOversampler().get_params())
-    assert set(_TRAINING_PARAMS) | outside == params
-    assert not set(_TRAINING_PARAMS) & outside
+    assert in_key | outside == params
+    assert not in_key & outside
+
+    # The key fit_resample builds: latent, vae and every field of the resolved
+    # training, whatever the generation, filter or verbosity.
+    class Stop(Exception):
+        pass
+
+    keys = []
+
+    def spy(settings, *args, **kwargs):
+        keys.append(settings)
+        raise Stop
+
+    monkeypatch.setattr(skvae.oversampler, "_train_vaes", spy)
+    X, y = digits
+    training = VAETraining(max_epochs=2, patience=1, lr=2e-3, beta=0.5)
+    changes = [
+        {},
+        {"generation": "residual"},
+        {"filter": ClassifierFilter(threshold=0.2)},
+        {"verbose": 1},
+    ]
+    for change in changes:
+        with pytest.raises(Stop):
+            VAEOversampler(latent=2, training=training, **change).fit_resample(X, y)
+    fields = {field.name for field in dataclasses.fields(VAETraining)}
+    assert fields == {
+        "beta",
+        "max_epochs",
+        "min_steps",
+        "patience",
+        "lr",
+        "batch_size",
+        "precision",
+        "validation_fraction",
+    }
+    expected = {"latent": 2, "vae": "auto", **dataclasses.asdict(training)}
+    assert set(expected) == {"latent", "vae"} | fields
+    assert keys == [expected] * len(changes)
+    # A dict of some fields resolves to the same key as the equal VAETraining.
+    keys.clear()
+    with pytest.raises(Stop):
+        VAEOversampler(
+            latent=2, training={"max_epochs": 2, "patience": 1, "lr": 2e-3, "beta": 0.5}
+        ).fit_resample(X, y)
+    assert keys == [expected]
 
 
 def test_joblib_memory_object_and_conditional(digits, tmp_path, count_vae_training):

@@ -47,7 +47,7 @@ def test_auto_budget_counts_real_rows_only(monkeypatch):
     """Generated rows add rows per epoch, not updates: a VAE condition gets the CNN's budget."""
     monkeypatch.setattr(skvae.classifier, "AUTO_UPDATES", (7, 2))
     X, y = _rows(10)
-    sampler = VAEOversampler(latent=2, max_epochs=2, random_state=0)
+    sampler = VAEOversampler(latent=2, training={"max_epochs": 2}, random_state=0)
     clf = CNNClassifier(updates="auto", validation_fraction=0.0, oversampler=sampler, **TINY).fit(
         X, y
     )

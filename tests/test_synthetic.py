@@ -14,7 +14,7 @@ from skvae.generation import ClassifierFilter
 from skvae.synthetic import SyntheticRows
 
 SMALL = dict(random_state=0, module__channels=(4, 4, 4, 4), module__hidden=8)
-VAE_FAST = dict(latent=2, max_epochs=2, patience=1)
+VAE_FAST = dict(latent=2, training={"max_epochs": 2, "patience": 1})
 
 
 class Spy(CNNClassifier):
@@ -189,7 +189,7 @@ def test_filter_keeps_only_rows_the_real_data_classifier_accepts(small_digits):
         filter=ClassifierFilter(threshold=0.3, max_rounds=500),
         random_state=0,
         latent=2,
-        max_epochs=30,
+        training={"max_epochs": 30},
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the filter reached its threshold for every class
@@ -203,7 +203,7 @@ def test_filter_keeps_only_rows_the_real_data_classifier_accepts(small_digits):
     assert (accepted >= 0.3).all()
     assert all(0 < rate <= 1 for rate in s.filter_acceptance_.values())
     # Without the filter some rows fall below the threshold: the filter did remove rows.
-    plain = VAEOversampler(augment_size=6, random_state=0, latent=2, max_epochs=30)
+    plain = VAEOversampler(augment_size=6, random_state=0, latent=2, training={"max_epochs": 30})
     X_plain, y_plain = plain.fit_resample(X, y)
     p = judge.predict_proba(X_plain[len(X) :])
     assert (p[np.arange(60), y_plain[len(X) :]] < 0.3).any()
@@ -254,7 +254,9 @@ def test_check_settings_validates_the_oversampler_before_any_fit():
     # skvae's samplers through check_settings, imbalanced-learn's through
     # _validate_params; a sampler with neither (the fit/sample protocol) passes.
     with pytest.raises(InvalidParameterError, match="'beta' parameter"):
-        CNNClassifier(oversampler=VAEOversampler(beta=-1.0), **SMALL).check_settings((1, 8, 8), 2)
+        CNNClassifier(oversampler=VAEOversampler(training={"beta": -1.0}), **SMALL).check_settings(
+            (1, 8, 8), 2
+        )
     with pytest.raises(InvalidParameterError, match="'k_neighbors' parameter"):
         CNNClassifier(oversampler=SMOTE(k_neighbors=-1), **SMALL).check_settings((1, 8, 8), 2)
 
@@ -265,7 +267,7 @@ def test_check_settings_validates_the_oversampler_before_any_fit():
     CNNClassifier(oversampler=ProtocolSampler(), **SMALL).check_settings((1, 8, 8), 2)
     CNNClassifier(**SMALL).check_settings((1, 8, 8), 2)
     # Inside SyntheticRows: its own settings, then its sampler's.
-    wrapped = SyntheticRows(VAEOversampler(beta=-1.0), weight=0.5)
+    wrapped = SyntheticRows(VAEOversampler(training={"beta": -1.0}), weight=0.5)
     with pytest.raises(InvalidParameterError, match="'beta' parameter"):
         CNNClassifier(oversampler=wrapped, **SMALL).check_settings((1, 8, 8), 2)
     with pytest.raises(ValueError, match="refresh=True needs a sampler with a sample"):
