@@ -20,7 +20,8 @@ load_mnist, load_digits
 
 Submodules: ``skvae.metrics`` (quality of generated samples), ``skvae.latent``
 (latent samplers), ``skvae.nn`` (torch modules), ``skvae.experiment`` (the
-paper's experiment).
+paper's experiment), ``skvae.benchmarking`` (what ``benchmarks/`` measures with;
+imported on its own).
 """
 
 from .augment import Compose, ElasticDistortion, RandomAffine, RandomFlip

@@ -1,8 +1,9 @@
 """Early stopping, the epoch budget and validation rows: one rule each, for every loop.
 
-The VAE loops (:func:`~skvae.nn.train_vae`, :func:`~skvae.nn.train_vaes_batched`)
-and the CNN's skorch callback (:class:`skvae.callbacks.RestoreBestEarlyStopping`)
-all decide here which epoch is best, when to stop, how many epochs a budget of
+The VAE training loop (:func:`~skvae.nn.training.train_models`, behind
+:func:`~skvae.nn.train_vae` and :func:`~skvae.nn.train_vaes_batched`) and the
+CNN's skorch callback (:class:`skvae.callbacks.RestoreBestEarlyStopping`) both
+decide here which epoch is best, when to stop, how many epochs a budget of
 optimiser steps needs and how many rows of a class are held out.
 """
 
