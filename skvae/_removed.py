@@ -9,17 +9,12 @@ reasons.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 
-_TRAINING_FIELDS = (
-    "beta",
-    "max_epochs",
-    "min_steps",
-    "patience",
-    "lr",
-    "batch_size",
-    "precision",
-    "validation_fraction",
-)
+from .nn.fitting import VAETraining
+
+#: The VAE estimators' former flat parameters, now fields of ``training``.
+_TRAINING_FIELDS = tuple(field.name for field in fields(VAETraining))
 
 #: How each VAE estimator's training settings moved into ``training``.
 _MOVED_TO_TRAINING = {

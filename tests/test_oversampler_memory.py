@@ -156,17 +156,8 @@ def test_every_parameter_is_in_the_key_or_named_as_outside(digits, monkeypatch):
     for change in changes:
         with pytest.raises(Stop):
             VAEOversampler(latent=2, training=training, **change).fit_resample(X, y)
+    # (test_vae_training_param pins these fields to the eight settings.)
     fields = {field.name for field in dataclasses.fields(VAETraining)}
-    assert fields == {
-        "beta",
-        "max_epochs",
-        "min_steps",
-        "patience",
-        "lr",
-        "batch_size",
-        "precision",
-        "validation_fraction",
-    }
     expected = {"latent": 2, "vae": "auto", **dataclasses.asdict(training)}
     assert set(expected) == {"latent", "vae"} | fields
     assert keys == [expected] * len(changes)
