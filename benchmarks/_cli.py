@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from skvae.nn.fitting import VAETraining
+
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 DEFAULT_DATA_HOME = BENCH_DIR.parent.parent / "shared" / "data" / "mnist"
@@ -49,10 +51,17 @@ def add_vae_args(parser: argparse.ArgumentParser) -> None:
         help="images per class, comma separated (default: 5,10,25,50,100)",
     )
     parser.add_argument("--latent", type=int, default=3, help="latent size (default: 3)")
-    parser.add_argument("--batch-size", type=int, default=100, help="VAE batch size (default: 100)")
+    defaults = VAETraining()  # the VAE estimators' own, not a copy of them
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        help=f"VAE batch size (default: {defaults.batch_size})",
+    )
     parser.add_argument(
         "--validation-fraction",
         type=float,
-        default=0.15,
-        help="held-out share of each class, as VAEOversampler (default: 0.15)",
+        default=defaults.validation_fraction,
+        help=f"held-out share of each class, as VAEOversampler (default: "
+        f"{defaults.validation_fraction})",
     )

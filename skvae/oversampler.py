@@ -328,8 +328,16 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
     # ------------------------------------------------------------ internals
     #: What a fit_resample learns, dropped by the next fit or fit_resample; some
     #: (``filter_acceptance_``) exist only with some parameters.
-    _FITTED = "image_shape_ classes_ vaes_ histories_ scalers_ generation_ filter_".split()
-    _FITTED += ["filter_acceptance_"]
+    _FITTED = (
+        "image_shape_",
+        "classes_",
+        "vaes_",
+        "histories_",
+        "scalers_",
+        "generation_",
+        "filter_",
+        "filter_acceptance_",
+    )
 
     def _forget_fit(self) -> None:
         for name in self._FITTED:
@@ -381,8 +389,7 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
             train = check_memory(self.memory).cache(_train_vaes, ignore=["verbose"])
         # The key of memory: what shapes the trained VAEs (besides rows and stream).
         settings = {"latent": self.latent, "vae": self.vae, **asdict(training)}
-        args = (settings, X, y, self.sampling_strategy_, self.image_shape_, device)
-        args += (rng.get_state(),)
+        args = (settings, X, y, self.sampling_strategy_, self.image_shape_, device, rng.get_state())
         kwargs = dict(verbose=self.verbose)
         if self.verbose and _in_cache(train, args, kwargs):
             print("[VAEOversampler] class-VAEs loaded from memory (same rows and settings)")
@@ -575,8 +582,8 @@ def _train_conditional(build, X, y, targets, seed, training, device, verbose) ->
         k = int(np.searchsorted(classes, label))
         members = index == k
         rows = to_vae_units(X[members], model.scaler)
-        fitted[label] = (model.vae.for_class(k), model.result, rows, model.codes[members])
-        fitted[label] += (model.scaler,)
+        view = model.vae.for_class(k)
+        fitted[label] = (view, model.result, rows, model.codes[members], model.scaler)
     return fitted
 
 
