@@ -124,100 +124,49 @@ def load_mnist(
     mirrors: str | Iterable[str] | None = None,
     timeout: float = 60.0,
 ) -> Bunch | tuple[np.ndarray, np.ndarray]:
-    """Load the MNIST handwritten digits, downloading them if needed.
+    """Load the MNIST handwritten digits, downloading missing files.
 
-    The four official IDX files (``train-images-idx3-ubyte``,
-    ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
-    ``t10k-labels-idx1-ubyte``) are read from ``data_home``, each either
-    gzipped (``.gz`` suffix) or raw; a raw file is preferred when both are
-    present. The SHA-256 checksum of every file's decompressed content is
-    verified, so a corrupt or truncated file raises an error naming it rather
-    than giving a wrong dataset.
-
-    Missing files are downloaded (as ``.gz``) from ``mirrors`` when
-    ``download=True``. Each download is written to a temporary file in
-    ``data_home``, verified, then atomically renamed into place; nothing else
-    is ever written, so a read-only ``data_home`` that already holds the files
-    works.
+    Reads the four official IDX files (gzipped or raw) and verifies their SHA-256;
+    the *Data sets* page of the documentation tells where, how and what it returns.
 
     Parameters
     ----------
     data_home : str or path-like, default=None
-        Folder that directly holds the MNIST files. If None, the environment
-        variable ``SKVAE_DATA_HOME`` (same meaning), else
-        ``~/.skvae_data/mnist``. See :func:`get_data_home`.
+        Folder that directly holds the files; None: :func:`~skvae.datasets.get_data_home`.
     subset : {"all", "train", "test"}, default="all"
-        Which official split to load. ``"all"`` returns the 60,000 training
-        images followed by the 10,000 test images. Only the files the subset
-        needs are read or downloaded.
+        Official split to load; ``"all"``: the training images, then the test images.
     download : bool, default=True
-        Whether to download missing files. If False, missing files raise
-        :class:`FileNotFoundError`.
+        Whether to download missing files from ``mirrors``.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
     mirrors : str or iterable of str, default=None
-        Base URLs tried in order for each missing file (the file name with
-        ``.gz`` suffix is appended). Defaults to :data:`MNIST_MIRRORS`.
+        Base URLs tried in order; None: :data:`~skvae.datasets.MNIST_MIRRORS`.
     timeout : float, default=60.0
-        Socket timeout in seconds for each download attempt.
+        Socket timeout in seconds of each download attempt.
 
     Returns
     -------
-    dataset : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with the following attributes.
-
-        data : ndarray of shape (n_samples, 784), dtype float32
-            Flattened images, pixel values in ``[0, 1]``.
-        target : ndarray of shape (n_samples,), dtype int64
-            Digit labels 0-9.
-        images : ndarray of shape (n_samples, 28, 28), dtype float32
-            The same pixels as ``data`` (a view of it).
-        is_test : ndarray of shape (n_samples,), dtype bool
-            True for samples of the official test set. Pass it as
-            ``test_mask`` to :class:`skvae.model_selection.BalancedSubsetSplit`
-            to draw test samples from the official test set only.
-        X_train, y_train : ndarray
-            Views of ``data`` and ``target`` restricted to the official
-            training set. Present when ``subset`` is ``"all"`` or ``"train"``.
-        X_test, y_test : ndarray
-            Views restricted to the official test set. Present when
-            ``subset`` is ``"all"`` or ``"test"``.
-        image_shape : tuple of int
-            ``(1, 28, 28)``, the ``(channels, height, width)`` of one image.
-        target_names : ndarray of shape (10,)
-            The digits 0-9.
-        subset : str
-            The ``subset`` argument.
-        data_home : str
-            The folder the files were read from.
-        DESCR : str
-            Description of the dataset.
-
-    (data, target) : tuple of ndarray
-        Returned instead of the Bunch when ``return_X_y=True``.
+    dataset : :class:`~sklearn.utils.Bunch` or tuple of ndarray
+        ``data`` (n_samples, 784) and ``images`` (n_samples, 28, 28), float32 in
+        [0, 1]; ``target``; ``is_test``; the subset's ``X_train``, ``y_train``,
+        ``X_test``, ``y_test``; ``image_shape``, ``target_names``, ``subset``,
+        ``data_home``, ``DESCR``. Only ``(data, target)`` if ``return_X_y``.
 
     Raises
     ------
     FileNotFoundError
-        If files are missing and ``download=False``; the message names the
-        folder to put them in.
+        If files are missing and ``download=False``.
     ConnectionError
-        If a missing file could not be downloaded from any mirror (e.g. when
-        offline); the message names the folder to put the files in.
+        If a missing file could not be downloaded from any mirror.
     ValueError
-        If a file (local or downloaded) is corrupt, truncated or fails the
-        checksum; the message names the file. Also for invalid arguments.
+        If a file is corrupt or fails its checksum, or an argument is invalid.
+    TypeError
+        If ``timeout`` is not a number.
     PermissionError
         If a download is needed but ``data_home`` is not writable.
 
     Examples
     --------
-    >>> from skvae.datasets import load_mnist
-    >>> mnist = load_mnist()  # doctest: +SKIP
-    >>> mnist.data.shape, mnist.data.dtype  # doctest: +SKIP
-    ((70000, 784), dtype('float32'))
-    >>> mnist.X_train.shape, mnist.X_test.shape  # doctest: +SKIP
-    ((60000, 784), (10000, 784))
     >>> X, y = load_mnist(subset="test", return_X_y=True)  # doctest: +SKIP
     >>> X.shape, y.shape  # doctest: +SKIP
     ((10000, 784), (10000,))
@@ -237,7 +186,7 @@ def load_digits(*, return_X_y: bool = False) -> Bunch | tuple[np.ndarray, np.nda
     """Load scikit-learn's bundled 8x8 handwritten digits in skvae's format.
 
     Same layout as :func:`load_mnist`, but small (1,797 samples) and always
-    available offline.
+    available offline; see the *Data sets* page of the documentation.
 
     Parameters
     ----------
@@ -246,25 +195,11 @@ def load_digits(*, return_X_y: bool = False) -> Bunch | tuple[np.ndarray, np.nda
 
     Returns
     -------
-    dataset : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with the following attributes.
-
-        data : ndarray of shape (1797, 64), dtype float32
-            Flattened images, the original 0-16 grey levels divided by 16,
-            so values lie in ``[0, 1]``.
-        target : ndarray of shape (1797,), dtype int64
-            Digit labels 0-9.
-        images : ndarray of shape (1797, 8, 8), dtype float32
-            The same pixels as ``data`` (a view of it).
-        image_shape : tuple of int
-            ``(1, 8, 8)``, the ``(channels, height, width)`` of one image.
-        target_names : ndarray of shape (10,)
-            The digits 0-9.
-        DESCR : str
-            Description of the dataset.
-
-    (data, target) : tuple of ndarray
-        Returned instead of the Bunch when ``return_X_y=True``.
+    dataset : :class:`~sklearn.utils.Bunch` or tuple of ndarray
+        ``data`` (1797, 64) and ``images`` (1797, 8, 8), float32 in [0, 1] (the
+        0-16 grey levels divided by 16); ``target`` (int64); ``image_shape``
+        ``(1, 8, 8)``; ``target_names``; ``DESCR``. Only ``(data, target)`` if
+        ``return_X_y``.
 
     Examples
     --------

@@ -118,7 +118,7 @@ def reproduce(
         overrides (if any) always apply under those of ``config``.
         ``seeds=n`` means seeds ``0 .. n-1``.
     conditions : iterable of str, default=CONDITIONS
-        The paper's four by default; any of :data:`ALL_CONDITIONS`.
+        The paper's four by default; any of :data:`~skvae.experiment.conditions.ALL_CONDITIONS`.
     config : ExperimentConfig, optional
         Estimator overrides and data location.
     n_jobs, backend, scheduler, progress

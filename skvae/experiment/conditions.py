@@ -176,7 +176,7 @@ def get_condition(name: str) -> Condition:
     Parameters
     ----------
     name : str
-        One of :data:`ALL_CONDITIONS`.
+        One of :data:`~skvae.experiment.conditions.ALL_CONDITIONS`.
 
     Returns
     -------
@@ -219,7 +219,9 @@ def make_pipeline(
     augment_params: Mapping[str, Any] | None = None,
     synthetic_params: Mapping[str, Any] | None = None,
 ) -> Pipeline:
-    """Build a condition's imbalanced-learn pipeline from its :data:`REGISTRY` entry.
+    """Build a condition's imbalanced-learn pipeline from its registry entry.
+
+    The entry is the condition's :data:`~skvae.experiment.conditions.REGISTRY` value.
 
     - ``"CNN"``: ``CNNClassifier``;
     - ``"AUG"``: ``CNNClassifier(augment=RandomAffine(...))``;
@@ -236,7 +238,7 @@ def make_pipeline(
     Parameters
     ----------
     condition : str
-        One of :data:`ALL_CONDITIONS`.
+        One of :data:`~skvae.experiment.conditions.ALL_CONDITIONS`.
     latent : int, optional
         Latent size; required by the VAE conditions, ignored otherwise.
     random_state : int, optional
@@ -291,7 +293,10 @@ def make_pipeline(
 
 
 def _vae_sampler(latent: int, random_state, image_shape, vae_params) -> VAEOversampler:
-    """The VAE condition's sampler: :data:`VAE_DEFAULTS` with ``vae_params`` over them."""
+    """The VAE condition's sampler: ``vae_params`` over the VAE defaults.
+
+    The defaults are :data:`~skvae.experiment.config.VAE_DEFAULTS`.
+    """
     settings = {**VAE_DEFAULTS, **(vae_params or {})}
     settings.setdefault("image_shape", "auto" if image_shape is None else image_shape)
     return VAEOversampler(int(latent), random_state=random_state, **oversampler_params(settings))

@@ -29,16 +29,13 @@ How the models are kept apart:
   its own learning rate and clears its own RMSprop state, as in ``train_vae``.
 
 What it saves is the per-step overhead of K separate small steps (Python,
-dispatch, small kernels). That pays for small networks: with the ConvVAE on 8x8
-digits, 10 classes of 5 to 10 images train 1.7-1.9x faster on one CPU thread.
-The paper's ConvVAE on 28x28 MNIST is another matter: on one CPU thread the two
-ways took 0.9-1.15x the same time from 5 to 100 images per class
-(``benchmarks/bench_vae_batched.py``). Its two dense layers hold 3.2 M of its
-3.4 M weights, and stacked, their weight gradients are fresh 64 MB tensors per
-step for ten models (K=4 outer products): at 5 images per class these two
-``bmm`` took 44% of a profiled batched run, about 1.8x the time per model of the
-loop's ``mm`` (``--profile 5``). ``torch.func`` returns gradients as new tensors,
-so that memory is allocated and first touched anew at every step.
+dispatch, small kernels), so it pays for small networks, whose steps are mostly
+that overhead. It saves no arithmetic, and costs memory where a network's weights
+are large: ``torch.func`` returns gradients as new tensors, so the stacked weight
+gradients (for the paper's ConvVAE on 28x28 MNIST, those of its two dense layers,
+which hold most of its weights) are allocated and first touched anew at every
+step. The measured speed-ups, with their commands, are in ``benchmarks/README.md``
+(``benchmarks/bench_vae_batched.py``).
 """
 
 from __future__ import annotations
@@ -59,15 +56,15 @@ _ALPHA = 0.99
 _EPS = 1e-8
 # Below this, sqrt(square_avg) + 1e-8 is exactly 1e-8 in float32 (sqrt(1e-31) ~ 3.2e-16
 # is under half an ulp of 1e-8, 4.4e-16). Dead units leave exact zeros and subnormals
-# there, whose torch.sqrt is ~5x and ~30x slower than a normal number's.
+# there, whose torch.sqrt is slower than a normal number's (benchmarks/README.md).
 _TINY = 1e-31
 # evaluate_vae's default batch: it draws the validation noise chunk by chunk.
 _EVAL_BATCH = 1024
 # Default bound on the input values (rows summed over models, times values per row)
 # of one vectorised call on the CPU: 64 MNIST rows. Larger calls make stacked
 # activations and gradients of tens of MB per step, which glibc maps anew (page
-# faults) each time: 10 x 42 MNIST rows in one call took 1.6x the per-class loop's
-# time, in calls of <= 2 models the same time. Other devices get no bound.
+# faults) each time, and can cost more than the per-class loop (benchmarks/README.md).
+# Other devices get no bound.
 _CPU_STEP_VALUES = 64 * 784
 
 
