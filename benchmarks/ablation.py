@@ -41,6 +41,13 @@ DEFAULT_DATA_HOME = BENCH_DIR.parents[1] / "shared" / "data" / "mnist"
 #: Seed of the development subset (fixed; disjoint from each run's training rows).
 DEV_SEED = 20190
 
+#: The CNN and VAE settings every arm starts from, as recorded: skvae.experiment's
+#: CNN_DEFAULTS and VAE_DEFAULTS before the round-11 recipe became the default
+#: (2026-12-06). Pinned, so that each arm keeps its meaning and the keys of its
+#: recorded runs whatever the experiment's defaults become.
+BASE_CNN = dict(max_epochs=100, patience=10, min_steps=1000, validation_fraction=0.2)
+BASE_VAE = dict(augment_size=1.0, max_epochs=200, min_steps=0, patience=20)
+
 #: How generated rows reach the CNN in the nested arms.
 NEST = dict(synthetic_weight=0.5, synthetic_refresh=True)
 ACC = dict(monitor="valid_acc")
@@ -219,15 +226,13 @@ ARMS: dict[str, dict] = {
 
 
 def settings(name: str) -> dict:
-    """The arm's full settings: the experiment's defaults with its overrides."""
-    from skvae.experiment.config import CNN_DEFAULTS, VAE_DEFAULTS
-
+    """The arm's full settings: :data:`BASE_CNN` and :data:`BASE_VAE` with its overrides."""
     arm = ARMS[name]
     spec = dict(
         form=arm["form"],
         aug=bool(arm.get("aug")),
-        cnn={**CNN_DEFAULTS, **arm.get("cnn", {})},
-        vae={**VAE_DEFAULTS, **arm.get("vae", {})} if arm["form"] != "none" else None,
+        cnn={**BASE_CNN, **arm.get("cnn", {})},
+        vae={**BASE_VAE, **arm.get("vae", {})} if arm["form"] != "none" else None,
     )
     if arm.get("cnn_seed_offset"):  # only then: the other arms' recorded keys stay valid
         spec["cnn_seed_offset"] = arm["cnn_seed_offset"]
@@ -305,9 +310,11 @@ def classifier_params(cnn: dict) -> tuple[dict, dict]:
       ``weight`` and ``refresh``;
     - ``oversample_validation=False``, ``scale_min_steps=True`` and
       ``synthetic_steps`` were removed (rounds 2, 4 and 9: none beat the
-      default); their arms are kept as records only and raise here.
+      default); their arms are kept as records only and raise here;
+    - the arms ran when ``CNNClassifier`` trained by epochs by default, so
+      ``updates=None`` unless the arm has a budget (:func:`build` sets it).
     """
-    params = dict(cnn)
+    params = dict(cnn, updates=None)
     for name, default in (
         ("oversample_validation", True),
         ("scale_min_steps", False),
@@ -342,7 +349,9 @@ def build(spec: dict, seed: int, latent: int, size: int | None = None):
         cnn_kw["augment"] = RandomAffine(**AUGMENT_DEFAULTS)
     updates = budget_updates(spec, size) if size is not None else None
     if updates is not None:
-        cnn_kw["updates"] = updates  # with CNNClassifier's cosine schedule over them
+        # With CNNClassifier's cosine schedule over them. The arms' max_epochs=100 was
+        # ignored beside a budget when they ran; it caps one since.
+        cnn_kw.update(updates=updates, max_epochs=None)
     if spec["form"] == "none":
         return CNNClassifier(**cnn_kw)
     sampler = VAEOversampler(latent, random_state=seed, **sampler_params(spec["vae"]))

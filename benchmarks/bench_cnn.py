@@ -9,7 +9,7 @@ numpy arrays:
     Build the network and Adam, turn the arrays into tensors, then per epoch:
     ``randperm``, slice mini-batches, forward, loss, backward, step.
 ``CNNClassifier``
-    ``CNNClassifier(validation_fraction=0, max_epochs=epochs).fit(X, y)``: no
+    ``CNNClassifier(updates=None, validation_fraction=0, max_epochs=epochs).fit(X, y)``: no
     validation split and no early stopping, so the same work plus whatever the
     wrapper (scikit-learn input checks, skorch's loop and callbacks) adds.
 ``plain loop bf16``, ``CNNClassifier bf16`` (``--no-bf16`` to skip)
@@ -124,6 +124,7 @@ def plain_fit(X, y, *, epochs, batch_size, seed, bf16=False, device="cpu") -> Pa
 
 def wrapper_fit(X, y, *, epochs, batch_size, seed, bf16=False, device="cpu") -> CNNClassifier:
     model = CNNClassifier(
+        updates=None,  # epochs at a constant rate, as the plain loop trains
         max_epochs=epochs,
         validation_fraction=0,
         batch_size=batch_size,

@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import json
 import statistics
 import sys
 import time
@@ -95,13 +96,28 @@ def cell_seconds(rows: Iterable[Mapping]) -> dict[tuple[int, str], list[float]]:
 
 
 def cell_work(
-    rows: Iterable[Mapping], flops: Mapping[str, float]
+    rows: Iterable[Mapping], flops: Mapping[str, float], validation_fraction: float
 ) -> dict[tuple[int, str], list[float]]:
     """FLOPs (:func:`cell_flops`) of each recorded cell, grouped by (size, condition)."""
     work: dict[tuple[int, str], list[float]] = defaultdict(list)
     for row in rows:
-        work[(int(row["size"]), row["condition"])].append(cell_flops(row, flops))
+        work[(int(row["size"]), row["condition"])].append(
+            cell_flops(row, flops, validation_fraction)
+        )
     return dict(work)
+
+
+def cnn_settings(out_dir: Path) -> dict:
+    """The CNN settings of the ``skvae reproduce`` run in ``out_dir`` (its config.json)."""
+    return json.loads((Path(out_dir) / "config.json").read_text())["params"]["cnn"]
+
+
+def cnn_validation_fraction(out_dir: Path) -> float:
+    """The CNN's ``validation_fraction`` of the run in ``out_dir``."""
+    from skvae import CNNClassifier
+
+    default = CNNClassifier().validation_fraction
+    return float(cnn_settings(out_dir).get("validation_fraction", default))
 
 
 def flops_per_image(latent: int = 3, batch: int = 16) -> dict[str, float]:
@@ -122,11 +138,13 @@ def flops_per_image(latent: int = 3, batch: int = 16) -> dict[str, float]:
     )
 
 
-def cell_flops(row: Mapping, flops: Mapping[str, float], n_classes: int = 10) -> float:
+def cell_flops(
+    row: Mapping, flops: Mapping[str, float], validation_fraction: float, n_classes: int = 10
+) -> float:
     """Convolution and matmul FLOPs of one recorded cell (``skvae reproduce`` row).
 
-    The CNN trains ``epochs`` times on its training split (``CNN_DEFAULTS``'
-    validation fraction of each class held out, by CNNClassifier's rule) plus the
+    The CNN trains ``epochs`` times on its training split (``validation_fraction``
+    of each class held out, by CNNClassifier's rule) plus the
     generated rows (fresh each epoch), evaluates its validation split once per
     epoch and the test images once; in the VAE conditions each class-VAE also
     trains ``vae_epochs`` times on its class less VAEOversampler's default
@@ -135,13 +153,11 @@ def cell_flops(row: Mapping, flops: Mapping[str, float], n_classes: int = 10) ->
     counted: the floor this gives is a lower bound.
     """
     from skvae import VAETraining
-    from skvae.experiment.config import CNN_DEFAULTS
     from skvae.nn.early_stopping import n_validation_rows
 
     n, epochs = int(row["size"]), int(row["epochs"])
     per_class = n // n_classes
-    fraction = CNN_DEFAULTS["validation_fraction"]
-    cnn_valid = n_classes * n_validation_rows(per_class, fraction, at_least_one=True)
+    cnn_valid = n_classes * n_validation_rows(per_class, validation_fraction, at_least_one=True)
     generated = int(row.get("n_generated") or 0)
     total = epochs * (n - cnn_valid + generated) * flops["cnn_train"]
     total += epochs * cnn_valid * flops["cnn_forward"]
@@ -519,18 +535,30 @@ def main(argv=None) -> None:
                 measured_wall_s_fp32=round(walls["fp32"], 1),
                 bf16_over_fp32={c: round(r, 3) for c, r in ratios.items()},
             )
-        if args.device == "cpu" and args.precision == "fp32":  # as the recorded cells
-            args.cells = [*args.cells, args.work]
+        # The measured cells ran with today's CNN_DEFAULTS: they join the recorded
+        # ones only where those ran with the same CNN settings, device and precision.
+        measured_in = folders[args.precision]
+        if (
+            args.device == "cpu"
+            and args.precision == "fp32"
+            and all(cnn_settings(f) == cnn_settings(measured_in) for f in args.cells)
+        ):
+            args.cells = [*args.cells, measured_in]
         else:
             notes.append(
                 f"The cells measured ({args.device}, {args.precision}) are shown on their own "
                 "and are not part of the extrapolation, which uses the recorded cells only."
             )
-    rows = [r for folder in args.cells for r in read_cells(folder) if r["dataset"] == "mnist"]
+    flops = flops_per_image()
+    rows: list[dict] = []
+    work: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for folder in args.cells:
+        found = [r for r in read_cells(folder) if r["dataset"] == "mnist"]
+        rows += found
+        for key, flops_of_cells in cell_work(found, flops, cnn_validation_fraction(folder)).items():
+            work[key] += flops_of_cells
     times = cell_seconds(rows)
     latents = sorted({int(r["latent"]) for r in rows if r.get("latent") not in (None, "")})
-    flops = flops_per_image()
-    work = cell_work(rows, flops)
     # The whole machine's rate: the grid's cells run side by side on every core.
     peak = bm.measure_matmul_peak(torch.float32)
     meta["fp32 matmul peak"] = peak

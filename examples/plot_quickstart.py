@@ -22,7 +22,7 @@ train, test = next(
 pipe = Pipeline(
     [
         ("vae", VAEOversampler(latent=2, training={"max_epochs": 30}, random_state=0)),
-        ("cnn", CNNClassifier(min_steps=300, module__channels=(16, 32, 32, 32), random_state=0)),
+        ("cnn", CNNClassifier(module__channels=(16, 32, 32, 32), random_state=0)),
     ]
 )
 pipe.fit(X[train], y[train])

@@ -122,7 +122,8 @@ class CosineOverFit(LRScheduler):
     The learning rate falls from the optimiser's ``lr`` to ``eta_min`` along a
     half cosine, stepped after every update, over the updates the fit will
     make: ``T_max`` is read at the start of training from the net's
-    ``n_updates_planned_``.
+    ``n_updates_planned_``. Each ``fit`` and ``partial_fit`` runs its own
+    cosine from the optimiser's starting rates.
 
     Parameters
     ----------
@@ -133,6 +134,11 @@ class CosineOverFit(LRScheduler):
     def __init__(self, eta_min: float = 0.0) -> None:
         super().__init__(policy=CosineAnnealingLR, step_every="batch", eta_min=eta_min)
 
+    def initialize(self):
+        super().initialize()
+        self.start_lrs_: list[float] | None = None
+        return self
+
     def on_train_begin(self, net, **kwargs):
         planned = getattr(net, "n_updates_planned_", None)
         if planned is None:
@@ -141,4 +147,15 @@ class CosineOverFit(LRScheduler):
                 f"CNNClassifier(updates=...), not with {type(net).__name__}(updates=None)."
             )
         self.T_max = max(1, int(planned))
+        groups = net.optimizer_.param_groups
+        if self.start_lrs_ is None:
+            self.start_lrs_ = [group["lr"] for group in groups]
+        # A partial_fit after a fit starts a fresh cosine from the fit's rates
+        # (skorch's LRScheduler would resume the old one, long since at eta_min).
+        for group, lr in zip(groups, self.start_lrs_):
+            group["lr"] = lr
+            group.pop("initial_lr", None)
         super().on_train_begin(net, **kwargs)
+
+    def _get_scheduler(self, net, policy, **scheduler_kwargs):
+        return super()._get_scheduler(net, policy, **scheduler_kwargs, last_epoch=-1)

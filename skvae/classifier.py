@@ -26,11 +26,14 @@ from .synthetic import MixesSyntheticRows, as_synthetic_rows
 class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
     """The paper's CNN as a scikit-learn classifier (a skorch ``NeuralNetClassifier``).
 
-    Trains :class:`skvae.nn.PaperCNN` with Adam and cross-entropy, with early
-    stopping on a stratified validation split drawn from the training data only
-    and the best epoch's weights restored, as in Garay-Maestre et al. (2019).
-    Validates its input like any scikit-learn estimator and accepts labels of any
-    type.
+    Trains :class:`skvae.nn.PaperCNN` with Adam and cross-entropy for a number
+    of optimiser updates that grows with the training set, with the learning
+    rate falling along a cosine to 0, on every labelled row, and keeps the last
+    weights (the recipe chosen on a development set, see the *Ablation* page of
+    the documentation). The paper's way, epochs with early stopping on a
+    stratified validation split and the best epoch's weights restored, is
+    ``updates=None, max_epochs=100, validation_fraction=0.2``. Validates its
+    input like any scikit-learn estimator and accepts labels of any type.
 
     Parameters
     ----------
@@ -51,33 +54,40 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         (never on validation or prediction batches), so one epoch sees as many
         augmented images as there are training rows, each with fresh random
         parameters. (The authors' Keras code drew 32 x N images per epoch;
-        ``min_steps`` sets the training length instead.)
-    max_epochs : int, default=100
-        Most epochs; raised to the epochs ``min_steps`` needs plus ``patience``
-        when that is more. Not used when ``updates`` is set.
-    updates : int, "auto" or None, default=None
-        Train for a number of optimiser updates instead of epochs, with the
-        learning rate falling from ``lr`` to 0 along a cosine over them (the
-        ``"lr_scheduler"`` callback, :class:`skvae.callbacks.CosineOverFit`; replace or
-        drop it with ``callbacks__lr_scheduler=...``). The updates are rounded
-        up to whole epochs (``n_updates_planned_``). ``"auto"`` grows the budget
-        with the data: ``2000 + 20 * n`` updates for ``n`` real training rows
-        (generated rows add none, so a net with an ``oversampler`` makes as
-        many updates as one without). With ``validation_fraction > 0`` early
-        stopping may still end training sooner; with ``0`` every labelled row
-        trains and the last update's weights are kept. None trains by epochs.
+        ``updates`` sets the training length instead.)
+    max_epochs : int or None, default=None
+        Most epochs. With ``updates`` set, training stops after ``max_epochs``
+        epochs if the updates take more (the cosine is then laid over the
+        updates those epochs make, so it still ends at 0); None sets no cap.
+        With ``updates=None``, the epochs to train (raised to the epochs
+        ``min_steps`` needs plus ``patience`` when that is more), and then
+        required.
+    updates : int, "auto" or None, default="auto"
+        Optimiser updates of a fit, with the learning rate falling from ``lr``
+        to 0 along a cosine over them (the ``"lr_scheduler"`` callback,
+        :class:`skvae.callbacks.CosineOverFit`; replace or drop it with
+        ``callbacks__lr_scheduler=...``). The updates are rounded up to whole
+        epochs (``n_updates_planned_``). ``"auto"`` grows the budget with the
+        data: ``2000 + 20 * n`` updates for ``n`` real training rows (rows an
+        ``oversampler`` generates add none, so a net with an ``oversampler``
+        makes as many updates as one without; in a ``Pipeline`` the CNN cannot
+        tell generated rows from real ones and counts them all). None trains
+        by epochs (``max_epochs``) at a constant learning rate.
     patience : int, default=10
-        Epochs without a better validation score before stopping (the paper: 10).
+        Epochs without a better validation score before early stopping (the
+        paper: 10). Used only with a validation split.
     min_steps : int, default=0
         Least optimiser updates before early stopping may stop. The restored
         weights also come from an epoch that ended after ``min_steps`` updates:
         on a handful of validation images the loss is often lowest after a few
-        epochs, and restoring those weights undoes most of the training.
-    validation_fraction : float, default=0.2
+        epochs, and restoring those weights undoes most of the training. Used
+        only with a validation split.
+    validation_fraction : float, default=0.0
         Share of each class held out for early stopping, stratified and drawn
-        with ``random_state``. Every class with at least 2 rows gives at least
-        one validation row and keeps at least one training row, so 5 rows per
-        class work. ``0`` trains for ``max_epochs`` without validation.
+        with ``random_state``; the best epoch's weights are restored. Every
+        class with at least 2 rows gives at least one validation row and keeps
+        at least one training row, so 5 rows per class work. ``0`` holds
+        nothing out: every labelled row trains and the last weights are kept.
     batch_size : int, default=32
         Mini-batch size (the paper: 32).
     lr : float, default=1e-3
@@ -141,7 +151,7 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
 
     Notes
     -----
-    Early stopping is the ``"early_stopping"`` callback,
+    With a validation split, early stopping is the ``"early_stopping"`` callback,
     :class:`~skvae.callbacks.RestoreBestEarlyStopping`; its other settings are
     reached as ``callbacks__early_stopping__monitor="valid_acc"`` (rank epochs by
     validation accuracy instead of loss).
@@ -165,7 +175,7 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
     _parameter_constraints: dict = {
         "image_shape": [None, tuple, list],
         "augment": [None, callable],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [None, Interval(Integral, 1, None, closed="left")],
         "updates": [None, StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "min_steps": [Interval(Integral, 0, None, closed="left")],
@@ -187,11 +197,11 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         *,
         image_shape=None,
         augment=None,
-        max_epochs: int = 100,
-        updates=None,
+        max_epochs: int | None = None,
+        updates="auto",
         patience: int = 10,
         min_steps: int = 0,
-        validation_fraction: float = 0.2,
+        validation_fraction: float = 0.0,
         batch_size: int = 32,
         lr: float = 1e-3,
         optimizer=torch.optim.Adam,
@@ -256,6 +266,7 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         self
         """
         self._validate_constraints()
+        self._check_training_length()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -278,13 +289,7 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         with seeded_torch(seed):
             self.initialize()
         n_synthetic = self._fit_oversampler(Xt, y_encoded, seed)
-        if self.updates is None:
-            epochs, self.n_updates_planned_ = self._n_epochs_needed(y_encoded, n_synthetic), None
-        else:
-            budget = self._update_budget(y_encoded)
-            epochs, self.n_updates_planned_ = self._epochs_for_updates(
-                y_encoded, n_synthetic, budget
-            )
+        epochs, self.n_updates_planned_ = self._planned_training(y_encoded, n_synthetic)
         self._train_seeded(Xt, y_encoded, seed, epochs=epochs, **fit_params)
         self.classes_inferred_ = classes
         early = dict(self.callbacks_).get("early_stopping")
@@ -304,6 +309,7 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         """
         probe = clone(self)
         probe._validate_constraints()
+        probe._check_training_length()
         probe._device = resolve_device(probe.device)
         probe.image_shape_ = tuple(image_shape)
         probe._n_classes = int(n_classes)
@@ -316,8 +322,9 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
     def partial_fit(self, X, y, classes=None, **fit_params) -> CNNClassifier:
         """Continue training a fitted network on ``X, y`` (``fit`` if unfitted).
 
-        Runs ``max_epochs`` more epochs with the same early stopping; labels must
-        be among ``classes_``.
+        Runs ``max_epochs`` more epochs (one when it is None) with the same
+        early stopping; with ``updates`` set, the cosine runs over the updates
+        of those epochs. Labels must be among ``classes_``.
 
         Parameters
         ----------
@@ -341,11 +348,13 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         if len(unknown):
             raise ValueError(f"y holds labels unseen in the first fit: {unknown[:5]}.")
         y_encoded = np.searchsorted(self.classes_inferred_, y)
+        n_synthetic = 0
         if self.oversampler is not None:
-            self._fit_oversampler(Xt, y_encoded, draw_seed(self.random_state))
-        self._train_seeded(
-            Xt, y_encoded, draw_seed(self.random_state), epochs=self.max_epochs, **fit_params
-        )
+            n_synthetic = self._fit_oversampler(Xt, y_encoded, draw_seed(self.random_state))
+        epochs = 1 if self.max_epochs is None else int(self.max_epochs)
+        if self.updates is not None:
+            self.n_updates_planned_ = epochs * self._updates_per_epoch(y_encoded, n_synthetic)
+        self._train_seeded(Xt, y_encoded, draw_seed(self.random_state), epochs=epochs, **fit_params)
         self.n_epochs_ = len(self.history)
         return self
 
@@ -363,20 +372,29 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
             return base + per_row * self._n_train_real(y)
         return int(self.updates)
 
-    def _epochs_for_updates(
-        self, y: np.ndarray, n_synthetic: int, n_updates: int
-    ) -> tuple[int, int]:
-        """Whole epochs that make at least ``n_updates`` updates, and the updates they make."""
-        per_epoch = max(1, math.ceil((self._n_train_real(y) + n_synthetic) / self.batch_size))
-        epochs = math.ceil(n_updates / per_epoch)
+    def _updates_per_epoch(self, y: np.ndarray, n_synthetic: int) -> int:
+        return max(1, math.ceil((self._n_train_real(y) + n_synthetic) / self.batch_size))
+
+    def _planned_training(self, y: np.ndarray, n_synthetic: int) -> tuple[int, int | None]:
+        """Epochs of a fit on labels ``y`` and the updates they make (None by epochs)."""
+        per_epoch = self._updates_per_epoch(y, n_synthetic)
+        if self.updates is None:
+            epochs = math.ceil(int(self.min_steps) / per_epoch)
+            if self.min_steps and self._validates():
+                # Room for patience after min_steps, the only epochs that can be restored.
+                epochs += int(self.patience)
+            return max(int(self.max_epochs), epochs), None
+        epochs = math.ceil(self._update_budget(y) / per_epoch)
+        if self.max_epochs is not None:
+            epochs = min(epochs, int(self.max_epochs))
         return epochs, epochs * per_epoch
 
-    def _n_epochs_needed(self, y: np.ndarray, n_synthetic: int = 0) -> int:
-        epochs, _ = self._epochs_for_updates(y, n_synthetic, int(self.min_steps))
-        if self.min_steps and self._validates():
-            # Room for patience after min_steps, the only epochs that can be restored.
-            epochs += int(self.patience)
-        return max(int(self.max_epochs), epochs)
+    def _check_training_length(self) -> None:
+        if self.updates is None and self.max_epochs is None:
+            raise ValueError(
+                f"{type(self).__name__}(updates=None) trains by epochs and needs max_epochs, "
+                "an int; got max_epochs=None."
+            )
 
     def _validates(self) -> bool:
         return self.validation_fraction > 0 or self.train_split is not None
@@ -417,7 +435,7 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
 
 
 #: ``updates="auto"``: ``AUTO_UPDATES[0] + AUTO_UPDATES[1] * n`` updates for ``n``
-#: real training rows (the candidate recipe of docs/ablation.md, round 11).
+#: real training rows, chosen on the development set (docs/ablation.md, round 11).
 AUTO_UPDATES: tuple[int, int] = (2000, 20)
 
 

@@ -102,10 +102,15 @@ def test_recorded_cnn_options_translate_to_the_current_classifier():
     params, mixing = translate(
         dict(monitor="valid_acc", synthetic_weight=0.5, synthetic_refresh=True, min_steps=3)
     )
-    assert params == {"callbacks__early_stopping__monitor": "valid_acc", "min_steps": 3}
+    # The arms ran when the CNN trained by epochs by default: they still do.
+    expected = {"callbacks__early_stopping__monitor": "valid_acc", "min_steps": 3}
+    assert params == {**expected, "updates": None}
     assert mixing == dict(weight=0.5, refresh=True)
     # The removed options at their old defaults changed nothing, so they translate away.
-    assert translate(dict(oversample_validation=True, synthetic_steps=None)) == ({}, {})
+    assert translate(dict(oversample_validation=True, synthetic_steps=None)) == (
+        {"updates": None},
+        {},
+    )
     for removed in (dict(scale_min_steps=True), dict(synthetic_steps=500)):
         with pytest.raises(ValueError, match="kept only as a record"):
             translate(removed)

@@ -50,6 +50,9 @@ def _rows(seconds: dict) -> list[dict]:
 def _write_cells(folder, recorded: dict, prefix: str = "cell") -> None:
     """``recorded`` ({(size, condition): [seconds]}) as MNIST cells in ``folder / "cells"``."""
     (folder / "cells").mkdir(parents=True, exist_ok=True)
+    # skvae reproduce's config.json: the CNN's validation split counts in the FLOPs.
+    config = {"params": {"cnn": {"validation_fraction": 0.2}}}
+    (folder / "config.json").write_text(json.dumps(config))
     for k, row in enumerate(_rows(recorded)):
         row.update(dataset="mnist", latent=None if row["condition"] in ("CNN", "AUG") else 3)
         (folder / "cells" / f"{prefix}{k}.json").write_text(json.dumps({"row": row}))
@@ -166,14 +169,14 @@ UNIT = dict(cnn_train=3.0, cnn_forward=1.0, vae_train=5.0, vae_forward=2.0, deco
 def test_cell_flops_counts_each_pass(grid_time):
     cnn = dict(size=50, epochs=10, n_test=7000, n_generated=0, vae_epochs=None)
     # 5 per class: 1 validation row per class (CNN rule), 40 training rows
-    assert grid_time.cell_flops(cnn, UNIT) == 10 * 40 * 3 + 10 * 10 * 1 + 7000 * 1
+    assert grid_time.cell_flops(cnn, UNIT, 0.2) == 10 * 40 * 3 + 10 * 10 * 1 + 7000 * 1
     vae = dict(cnn, n_generated=50, vae_epochs=20.0)
     # + generated rows trained and decoded each epoch; VAE: round(0.75) = 1 valid per class
     extra = 10 * 50 * 3 + 20 * 40 * 5 + 20 * 10 * 2 + 10 * 50 * 0.5
-    assert grid_time.cell_flops(vae, UNIT) == grid_time.cell_flops(cnn, UNIT) + extra
+    assert grid_time.cell_flops(vae, UNIT, 0.2) == grid_time.cell_flops(cnn, UNIT, 0.2) + extra
     # 100 per class: CNN 20 valid rows per class, VAE round(15) = 15
     big = dict(size=1000, epochs=1, n_test=0, n_generated=0, vae_epochs=1.0)
-    assert grid_time.cell_flops(big, UNIT) == 800 * 3 + 200 * 1 + 850 * 5 + 150 * 2
+    assert grid_time.cell_flops(big, UNIT, 0.2) == 800 * 3 + 200 * 1 + 850 * 5 + 150 * 2
 
 
 def test_extrapolate_reports_the_arithmetic_floor(grid_time):

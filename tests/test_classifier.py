@@ -19,6 +19,9 @@ from skvae import CNNClassifier, RandomAffine, VAEOversampler
 from skvae.nn import PaperCNN
 
 SMALL = dict(random_state=0, module__channels=(4, 4, 4, 4), module__hidden=8)
+# The paper's way of training, which the early-stopping tests need: epochs at a
+# constant rate, 20 % of each class held out, the best epoch restored.
+BY_EPOCHS = dict(updates=None, validation_fraction=0.2)
 
 
 class Recorder:
@@ -44,7 +47,9 @@ def test_trained_on_few_hundred_mnist_images_is_far_above_chance(mnist):
 
 def test_early_stopping_restores_best_weights(small_digits):
     X, y = small_digits
-    clf = CNNClassifier(max_epochs=60, patience=3, lr=3e-3, batch_size=16, **SMALL).fit(X, y)
+    clf = CNNClassifier(
+        max_epochs=60, patience=3, lr=3e-3, batch_size=16, **BY_EPOCHS, **SMALL
+    ).fit(X, y)
     valid = clf.history[:, "valid_loss"]
     assert clf.n_epochs_ < 60 and clf.n_epochs_ == clf.best_epoch_ + 3
     assert clf.best_epoch_ == int(np.argmin(valid)) + 1
@@ -69,7 +74,9 @@ def test_validation_split_is_stratified_and_works_with_five_per_class(small_digi
 
 def test_min_steps_is_honoured(small_digits):
     X, y = small_digits
-    clf = CNNClassifier(max_epochs=1, patience=1, min_steps=20, batch_size=128, **SMALL).fit(X, y)
+    clf = CNNClassifier(
+        max_epochs=1, patience=1, min_steps=20, batch_size=128, **BY_EPOCHS, **SMALL
+    ).fit(X, y)
     assert clf.n_epochs_ >= 20  # 96 training rows, one update per epoch
 
 
@@ -115,7 +122,9 @@ def test_restored_epoch_comes_after_min_steps():
 
 def test_fit_restores_an_epoch_after_min_steps(small_digits):
     X, y = small_digits
-    clf = CNNClassifier(max_epochs=1, patience=3, min_steps=40, batch_size=16, **SMALL).fit(X, y)
+    clf = CNNClassifier(
+        max_epochs=1, patience=3, min_steps=40, batch_size=16, **BY_EPOCHS, **SMALL
+    ).fit(X, y)
     valid = clf.history[:, "valid_loss"]
     # 100 training rows (2 of 12 per class validate): 7 updates per epoch, so
     # epochs 1-5 end before 40 updates; the budget is 6 epochs plus patience.
@@ -125,15 +134,22 @@ def test_fit_restores_an_epoch_after_min_steps(small_digits):
 
 def test_epoch_budget_leaves_patience_after_min_steps(small_digits):
     X, y = small_digits
-    clf = CNNClassifier(max_epochs=1, patience=4, min_steps=6, batch_size=128, **SMALL)
-    assert clf._n_epochs_needed(y) == 6 + 4
-    assert clf.set_params(validation_fraction=0)._n_epochs_needed(y) == 6
+    clf = CNNClassifier(
+        max_epochs=1, patience=4, min_steps=6, batch_size=128, **BY_EPOCHS, **SMALL
+    ).fit(X, y)
+    assert clf.n_epochs_ == 6 + 4  # 96 training rows: one update per epoch
+    assert clf.set_params(validation_fraction=0).fit(X, y).n_epochs_ == 6
 
 
 def test_monitor_valid_acc_restores_the_most_accurate_epoch(small_digits):
     X, y = small_digits
     clf = CNNClassifier(
-        max_epochs=12, patience=3, lr=3e-3, callbacks__early_stopping__monitor="valid_acc", **SMALL
+        max_epochs=12,
+        patience=3,
+        lr=3e-3,
+        callbacks__early_stopping__monitor="valid_acc",
+        **BY_EPOCHS,
+        **SMALL,
     )
     clf.fit(X, y)
     acc = np.asarray(clf.history[:, "valid_acc"])
@@ -146,16 +162,18 @@ def test_monitor_valid_acc_restores_the_most_accurate_epoch(small_digits):
 
 def test_valid_acc_is_recorded_and_monitor_is_validated(small_digits):
     X, y = small_digits
-    clf = CNNClassifier(max_epochs=2, **SMALL).fit(X, y)
+    clf = CNNClassifier(max_epochs=2, **BY_EPOCHS, **SMALL).fit(X, y)
     assert all(0 <= a <= 1 for a in clf.history[:, "valid_acc"])
     with pytest.raises(ValueError, match="monitor must be one of"):
-        CNNClassifier(callbacks__early_stopping__monitor="accuracy", **SMALL).fit(X, y)
+        CNNClassifier(
+            max_epochs=2, callbacks__early_stopping__monitor="accuracy", **BY_EPOCHS, **SMALL
+        ).fit(X, y)
 
 
 def test_augment_sees_training_batches_only(small_digits):
     X, y = small_digits
     recorder = Recorder()
-    clf = CNNClassifier(max_epochs=3, patience=5, augment=recorder, **SMALL).fit(X, y)
+    clf = CNNClassifier(max_epochs=3, patience=5, augment=recorder, **BY_EPOCHS, **SMALL).fit(X, y)
     n_train = len(X) - len(clf.validation_indices_)
     assert sum(recorder.sizes) == 3 * n_train  # one augmented image per row and epoch
     before = len(recorder.sizes)
@@ -221,14 +239,14 @@ def test_ctrl_c_stops_fit_instead_of_returning_a_half_trained_net(small_digits):
     X, y = small_digits
     before = signal.getsignal(signal.SIGINT)
     clf = CNNClassifier(
-        max_epochs=50, patience=50, callbacks=[("ctrl_c", _CtrlCAtEpoch(2))], **SMALL
+        max_epochs=50, patience=50, callbacks=[("ctrl_c", _CtrlCAtEpoch(2))], **BY_EPOCHS, **SMALL
     )
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     assert len(clf.history) == 2  # it stopped there, and said so
     assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
     # Early stopping, which skorch also signals by KeyboardInterrupt, still just ends fit.
-    fitted = CNNClassifier(max_epochs=50, patience=1, **SMALL).fit(X, y)
+    fitted = CNNClassifier(max_epochs=50, patience=1, **BY_EPOCHS, **SMALL).fit(X, y)
     assert fitted.n_epochs_ < 50
 
 
@@ -272,7 +290,7 @@ def test_pipeline_grid_search_and_cross_validate(small_digits):
                     latent=2, training={"max_epochs": 2}, augment_size=4, random_state=0
                 ),
             ),
-            ("cnn", CNNClassifier(max_epochs=2, **SMALL)),
+            ("cnn", CNNClassifier(max_epochs=2, validation_fraction=0.2, **SMALL)),
         ]
     )
     cv = StratifiedKFold(2, shuffle=True, random_state=0)
@@ -310,7 +328,7 @@ def test_bf16_precision_predicts_like_fp32_and_trains(small_digits):
     # Training under autocast: the weights stay float32 and the net learns.
     wider = dict(SMALL, module__channels=(8, 8, 8, 8), module__hidden=32)
     trained = CNNClassifier(
-        max_epochs=30, lr=3e-3, batch_size=16, validation_fraction=0, precision="bf16", **wider
+        max_epochs=30, updates=None, lr=3e-3, batch_size=16, precision="bf16", **wider
     ).fit(X, y)
     assert all(p.dtype == torch.float32 for p in trained.module_.parameters())
     losses = trained.history[:, "train_loss"]

@@ -109,9 +109,54 @@ def test_the_schedule_refuses_a_fit_without_an_update_count():
     from skvae.callbacks import CosineOverFit
 
     X, y = _rows(5)
-    clf = CNNClassifier(max_epochs=2, callbacks=[("cos", CosineOverFit())], **TINY)
+    clf = CNNClassifier(updates=None, max_epochs=2, callbacks=[("cos", CosineOverFit())], **TINY)
     with pytest.raises(ValueError, match="updates=None"):
         clf.fit(X, y)
+
+
+def test_the_defaults_are_the_recipe(monkeypatch):
+    """``CNNClassifier()`` trains the auto budget on every labelled row with the cosine."""
+    monkeypatch.setattr(skvae.classifier, "AUTO_UPDATES", (5, 1))
+    X, y = _rows(10)
+    clf = CNNClassifier(**TINY).fit(X, y)
+    assert len(clf.validation_indices_) == 0
+    per_epoch = math.ceil(len(y) / clf.batch_size)
+    assert 5 + len(y) <= clf.n_updates_planned_ < 5 + len(y) + per_epoch
+    assert _n_training_batches(clf) == clf.n_updates_planned_
+    assert clf.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    assert clf.best_epoch_ == clf.n_epochs_  # the last weights are kept
+    assert "valid_loss" not in clf.history[-1]
+
+
+def test_max_epochs_caps_the_budget_and_the_cosine_still_ends_at_zero():
+    X, y = _rows(10)
+    clf = CNNClassifier(updates=1000, max_epochs=3, **TINY).fit(X, y)
+    per_epoch = math.ceil(len(y) / clf.batch_size)
+    assert clf.n_epochs_ == 3 and clf.n_updates_planned_ == 3 * per_epoch
+    assert _n_training_batches(clf) == clf.n_updates_planned_
+    assert clf.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    # A cap above what the budget needs changes nothing.
+    uncapped = CNNClassifier(updates=4, max_epochs=50, **TINY).fit(X, y)
+    assert uncapped.n_epochs_ == math.ceil(4 / per_epoch)
+
+
+def test_training_by_epochs_needs_max_epochs():
+    X, y = _rows(5)
+    with pytest.raises(ValueError, match="updates=None.*max_epochs=None"):
+        CNNClassifier(updates=None, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="max_epochs=None"):
+        CNNClassifier(updates=None, **TINY).check_settings((1, 8, 8), 3)
+
+
+def test_partial_fit_lays_the_cosine_over_its_own_epochs():
+    X, y = _rows(10)
+    clf = CNNClassifier(updates=6, **TINY).fit(X, y)
+    clf.set_params(max_epochs=2).partial_fit(X, y)
+    per_epoch = math.ceil(len(y) / clf.batch_size)
+    assert clf.n_updates_planned_ == 2 * per_epoch
+    lrs = [batch["event_lr"] for epoch in clf.history[-2:, "batches"] for batch in epoch]
+    assert lrs[0] == pytest.approx(1e-3) and len(lrs) == 2 * per_epoch
+    assert clf.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_updates_are_validated_in_fit():
@@ -160,3 +205,15 @@ def test_no_test_row_reaches_any_fit_of_a_cell(monkeypatch, condition):
         assert not (_fingerprints(X) & test_only)
     # The spy would see a leak: the test rows themselves are fingerprinted as such.
     assert _fingerprints(data.data[test]) & test_only == test_only
+
+
+def test_the_study_trains_the_cnn_as_cnnclassifier_does():
+    """CNN_DEFAULTS spell out the classifier's own defaults (so cell keys record
+    them), plus bf16, a speed setting."""
+    from skvae.experiment.config import CNN_DEFAULTS
+
+    defaults = CNNClassifier().get_params()
+    study = {k: v for k, v in CNN_DEFAULTS.items() if k != "precision"}
+    assert study == {"updates": "auto", "validation_fraction": 0.0}
+    assert all(defaults[k] == v for k, v in study.items())
+    assert CNN_DEFAULTS["precision"] == "bf16" and defaults["precision"] == "fp32"

@@ -58,9 +58,8 @@ class ShuffledSampler(CopySampler):
 
 def test_generated_rows_join_training_only(small_digits):
     X, y = small_digits  # 12 rows per class
-    clf = Spy(max_epochs=2, oversampler=VAEOversampler(augment_size=5, **VAE_FAST), **SMALL).fit(
-        X, y
-    )
+    sampler = VAEOversampler(augment_size=5, **VAE_FAST)
+    clf = Spy(max_epochs=2, validation_fraction=0.2, oversampler=sampler, **SMALL).fit(X, y)
     first = clf.seen_[0]
     n_valid = len(clf.validation_indices_)
     assert first["n_valid"] == n_valid == 10 * round(0.2 * 12)  # validation stays real
