@@ -312,9 +312,15 @@ def classifier_params(cnn: dict) -> tuple[dict, dict]:
       ``synthetic_steps`` were removed (rounds 2, 4 and 9: none beat the
       default); their arms are kept as records only and raise here;
     - the arms ran when ``CNNClassifier`` trained by epochs by default, so
-      ``updates=None`` unless the arm has a budget (:func:`build` sets it).
+      ``updates=None`` unless the arm has a budget (:func:`build` sets it);
+    - ``patience`` and ``min_steps`` are the early-stopping callback's
+      (``callbacks__early_stopping__...``), dropped where the arm holds no
+      validation rows out (they had nothing to act on).
     """
     params = dict(cnn, updates=None)
+    early = {name: params.pop(name) for name in ("patience", "min_steps") if name in params}
+    if params.get("validation_fraction", 0.0) > 0:
+        params.update({f"callbacks__early_stopping__{k}": v for k, v in early.items()})
     for name, default in (
         ("oversample_validation", True),
         ("scale_min_steps", False),

@@ -38,6 +38,8 @@ REMOVED: dict[str, dict[str, str]] = {
     "VAEEncoder": dict(_MOVED_TO_TRAINING),
     "CNNClassifier": {
         "monitor": "callbacks__early_stopping__monitor=...",
+        "patience": "callbacks__early_stopping__patience=... (with validation_fraction > 0)",
+        "min_steps": "callbacks__early_stopping__min_steps=... (with validation_fraction > 0)",
         "synthetic_weight": "oversampler=SyntheticRows(sampler, weight=...)",
         "synthetic_refresh": "oversampler=SyntheticRows(sampler, refresh=...)",
         "oversample_validation": "REMOVED: it lost in the ablation, docs/ablation.md round 2",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import torch
 from skorch.callbacks import Callback, LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
@@ -24,19 +26,21 @@ class RestoreBestEarlyStopping(Callback):
     away most of the training (measured in ``benchmarks/ablation.py``).
 
     Also records the validation accuracy of each epoch as ``valid_acc``,
-    computed from the validation forward pass that gives ``valid_loss``.
+    computed from the validation forward pass that gives ``valid_loss``. Does
+    nothing in a fit without validation rows. In :class:`skvae.CNNClassifier`
+    it is the callback named ``"early_stopping"``.
 
     Parameters
     ----------
-    patience : int
-        Epochs without a new best ``monitor`` value before stopping.
-    min_steps : int
+    patience : int, default=10
+        Epochs without a new best ``monitor`` value before stopping (>= 1).
+    min_steps : int, default=0
         Optimiser updates that must have happened before stopping is allowed
         and before an epoch may be chosen as the best.
-    monitor : {"valid_loss", "valid_acc"}
+    monitor : {"valid_loss", "valid_acc"}, default="valid_loss"
         Score that ranks epochs: the lowest validation loss, or the highest
         validation accuracy with ties broken by the lower validation loss.
-    select_after_min_steps : bool
+    select_after_min_steps : bool, default=True
         False lets epochs before ``min_steps`` be restored, as skvae 0.1.0 did
         (kept to measure that choice).
     """
@@ -56,6 +60,10 @@ class RestoreBestEarlyStopping(Callback):
     def initialize(self):
         if self.monitor not in MONITORS:
             raise ValueError(f"monitor must be one of {MONITORS}, got {self.monitor!r}.")
+        for name, least in (("patience", 1), ("min_steps", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < least:
+                raise ValueError(f"{name} must be an int >= {least}, got {value!r}.")
         self.stopper_ = EarlyStopper(
             self.patience, self.min_steps, best_after_min_steps=self.select_after_min_steps
         )

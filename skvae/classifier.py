@@ -59,9 +59,9 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         Most epochs. With ``updates`` set, training stops after ``max_epochs``
         epochs if the updates take more (the cosine is then laid over the
         updates those epochs make, so it still ends at 0); None sets no cap.
-        With ``updates=None``, the epochs to train (raised to the epochs
-        ``min_steps`` needs plus ``patience`` when that is more), and then
-        required.
+        With ``updates=None``, the epochs to train (raised to the epochs the
+        early-stopping callback's ``min_steps`` needs plus its ``patience``
+        when that is more), and then required.
     updates : int, "auto" or None, default="auto"
         Optimiser updates of a fit, with the learning rate falling from ``lr``
         to 0 along a cosine over them (the ``"lr_scheduler"`` callback,
@@ -73,18 +73,10 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         makes as many updates as one without; in a ``Pipeline`` the CNN cannot
         tell generated rows from real ones and counts them all). None trains
         by epochs (``max_epochs``) at a constant learning rate.
-    patience : int, default=10
-        Epochs without a better validation score before early stopping (the
-        paper: 10). Used only with a validation split.
-    min_steps : int, default=0
-        Least optimiser updates before early stopping may stop. The restored
-        weights also come from an epoch that ended after ``min_steps`` updates:
-        on a handful of validation images the loss is often lowest after a few
-        epochs, and restoring those weights undoes most of the training. Used
-        only with a validation split.
     validation_fraction : float, default=0.0
         Share of each class held out for early stopping, stratified and drawn
-        with ``random_state``; the best epoch's weights are restored. Every
+        with ``random_state``; the best epoch's weights are restored (the
+        ``"early_stopping"`` callback, see Notes). Every
         class with at least 2 rows gives at least one validation row and keeps
         at least one training row, so 5 rows per class work. ``0`` holds
         nothing out: every labelled row trains and the last weights are kept.
@@ -152,9 +144,13 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
     Notes
     -----
     With a validation split, early stopping is the ``"early_stopping"`` callback,
-    :class:`~skvae.callbacks.RestoreBestEarlyStopping`; its other settings are
-    reached as ``callbacks__early_stopping__monitor="valid_acc"`` (rank epochs by
-    validation accuracy instead of loss).
+    :class:`~skvae.callbacks.RestoreBestEarlyStopping`, set as skorch sets any
+    callback: ``callbacks__early_stopping__patience=10`` (epochs without a better
+    validation score; the paper: 10), ``callbacks__early_stopping__min_steps=N``
+    (least updates before stopping, and before an epoch may be restored),
+    ``callbacks__early_stopping__monitor="valid_acc"`` (rank epochs by
+    validation accuracy instead of loss). Setting them without a validation
+    split raises a ``ValueError``: there is nothing for them to act on.
 
     Ctrl-C during ``fit`` stops training and raises ``KeyboardInterrupt``
     (after the best epoch so far is restored). Plain skorch would return from
@@ -177,8 +173,6 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         "augment": [None, callable],
         "max_epochs": [None, Interval(Integral, 1, None, closed="left")],
         "updates": [None, StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "patience": [Interval(Integral, 1, None, closed="left")],
-        "min_steps": [Interval(Integral, 0, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -199,8 +193,6 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         augment=None,
         max_epochs: int | None = None,
         updates="auto",
-        patience: int = 10,
-        min_steps: int = 0,
         validation_fraction: float = 0.0,
         batch_size: int = 32,
         lr: float = 1e-3,
@@ -228,8 +220,6 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         self.image_shape = image_shape
         self.augment = augment
         self.updates = updates
-        self.patience = patience
-        self.min_steps = min_steps
         self.validation_fraction = validation_fraction
         self.precision = precision
         self.random_state = random_state
@@ -239,13 +229,9 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         callbacks = list(self._default_callbacks)
         if self.updates is not None:
             callbacks.append(("lr_scheduler", CosineOverFit()))
-        if self._validates():
-            callbacks.append(
-                (
-                    "early_stopping",
-                    RestoreBestEarlyStopping(patience=self.patience, min_steps=self.min_steps),
-                )
-            )
+        # Always there, so that its settings can be set (skorch refuses settings of
+        # absent callbacks); without validation rows it has nothing to act on.
+        callbacks.append(("early_stopping", RestoreBestEarlyStopping()))
         return callbacks
 
     # ------------------------------------------------------------------ fit
@@ -379,10 +365,11 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         """Epochs of a fit on labels ``y`` and the updates they make (None by epochs)."""
         per_epoch = self._updates_per_epoch(y, n_synthetic)
         if self.updates is None:
-            epochs = math.ceil(int(self.min_steps) / per_epoch)
-            if self.min_steps and self._validates():
+            early = dict(self.callbacks_).get("early_stopping")
+            epochs = 0
+            if early is not None and early.min_steps and self._validates():
                 # Room for patience after min_steps, the only epochs that can be restored.
-                epochs += int(self.patience)
+                epochs = math.ceil(int(early.min_steps) / per_epoch) + int(early.patience)
             return max(int(self.max_epochs), epochs), None
         epochs = math.ceil(self._update_budget(y) / per_epoch)
         if self.max_epochs is not None:
@@ -390,6 +377,13 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         return epochs, epochs * per_epoch
 
     def _check_training_length(self) -> None:
+        early = self.get_params_for("callbacks__early_stopping")
+        if early and not self._validates():
+            settings = ", ".join(f"callbacks__early_stopping__{k}" for k in sorted(early))
+            raise ValueError(
+                f"{settings} set, but validation_fraction=0 holds no rows out: there is "
+                "no early stopping. Set validation_fraction > 0 or drop them."
+            )
         if self.updates is None and self.max_epochs is None:
             raise ValueError(
                 f"{type(self).__name__}(updates=None) trains by epochs and needs max_epochs, "

@@ -22,9 +22,7 @@ from skvae.experiment.runner import run_grid
 
 TINY = ExperimentConfig(
     vae_params=dict(max_epochs=2, patience=1),
-    cnn_params=dict(
-        max_epochs=3, patience=2, min_steps=0, module__channels=(4, 4, 4, 4), module__hidden=8
-    ),
+    cnn_params=dict(max_epochs=3, module__channels=(4, 4, 4, 4), module__hidden=8),
     test_size_per_class=10,
 )
 

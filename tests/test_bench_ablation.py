@@ -102,9 +102,16 @@ def test_recorded_cnn_options_translate_to_the_current_classifier():
     params, mixing = translate(
         dict(monitor="valid_acc", synthetic_weight=0.5, synthetic_refresh=True, min_steps=3)
     )
-    # The arms ran when the CNN trained by epochs by default: they still do.
-    expected = {"callbacks__early_stopping__monitor": "valid_acc", "min_steps": 3}
-    assert params == {**expected, "updates": None}
+    # The arms ran when the CNN trained by epochs by default: they still do. Early
+    # stopping's settings act only with validation rows held out.
+    assert params == {"callbacks__early_stopping__monitor": "valid_acc", "updates": None}
+    params, _ = translate(dict(min_steps=3, patience=10, validation_fraction=0.2))
+    assert params == {
+        "callbacks__early_stopping__min_steps": 3,
+        "callbacks__early_stopping__patience": 10,
+        "validation_fraction": 0.2,
+        "updates": None,
+    }
     assert mixing == dict(weight=0.5, refresh=True)
     # The removed options at their old defaults changed nothing, so they translate away.
     assert translate(dict(oversample_validation=True, synthetic_steps=None)) == (

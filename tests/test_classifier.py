@@ -24,6 +24,11 @@ SMALL = dict(random_state=0, module__channels=(4, 4, 4, 4), module__hidden=8)
 BY_EPOCHS = dict(updates=None, validation_fraction=0.2)
 
 
+def _early(**settings) -> dict:
+    """The early-stopping callback's settings as CNNClassifier keyword arguments."""
+    return {f"callbacks__early_stopping__{k}": v for k, v in settings.items()}
+
+
 class Recorder:
     """An augment callable that records the batches it sees."""
 
@@ -48,7 +53,12 @@ def test_trained_on_few_hundred_mnist_images_is_far_above_chance(mnist):
 def test_early_stopping_restores_best_weights(small_digits):
     X, y = small_digits
     clf = CNNClassifier(
-        max_epochs=60, patience=3, lr=3e-3, batch_size=16, **BY_EPOCHS, **SMALL
+        max_epochs=60,
+        lr=3e-3,
+        batch_size=16,
+        callbacks__early_stopping__patience=3,
+        **BY_EPOCHS,
+        **SMALL,
     ).fit(X, y)
     valid = clf.history[:, "valid_loss"]
     assert clf.n_epochs_ < 60 and clf.n_epochs_ == clf.best_epoch_ + 3
@@ -75,7 +85,7 @@ def test_validation_split_is_stratified_and_works_with_five_per_class(small_digi
 def test_min_steps_is_honoured(small_digits):
     X, y = small_digits
     clf = CNNClassifier(
-        max_epochs=1, patience=1, min_steps=20, batch_size=128, **BY_EPOCHS, **SMALL
+        max_epochs=1, batch_size=128, **BY_EPOCHS, **SMALL, **_early(patience=1, min_steps=20)
     ).fit(X, y)
     assert clf.n_epochs_ >= 20  # 96 training rows, one update per epoch
 
@@ -123,7 +133,7 @@ def test_restored_epoch_comes_after_min_steps():
 def test_fit_restores_an_epoch_after_min_steps(small_digits):
     X, y = small_digits
     clf = CNNClassifier(
-        max_epochs=1, patience=3, min_steps=40, batch_size=16, **BY_EPOCHS, **SMALL
+        max_epochs=1, batch_size=16, **BY_EPOCHS, **SMALL, **_early(patience=3, min_steps=40)
     ).fit(X, y)
     valid = clf.history[:, "valid_loss"]
     # 100 training rows (2 of 12 per class validate): 7 updates per epoch, so
@@ -135,17 +145,19 @@ def test_fit_restores_an_epoch_after_min_steps(small_digits):
 def test_epoch_budget_leaves_patience_after_min_steps(small_digits):
     X, y = small_digits
     clf = CNNClassifier(
-        max_epochs=1, patience=4, min_steps=6, batch_size=128, **BY_EPOCHS, **SMALL
+        max_epochs=1, batch_size=128, **BY_EPOCHS, **SMALL, **_early(patience=4, min_steps=6)
     ).fit(X, y)
     assert clf.n_epochs_ == 6 + 4  # 96 training rows: one update per epoch
-    assert clf.set_params(validation_fraction=0).fit(X, y).n_epochs_ == 6
+    # Without validation rows there is no early stopping: max_epochs is the length.
+    plain = CNNClassifier(max_epochs=3, batch_size=128, updates=None, **SMALL).fit(X, y)
+    assert plain.n_epochs_ == 3
 
 
 def test_monitor_valid_acc_restores_the_most_accurate_epoch(small_digits):
     X, y = small_digits
     clf = CNNClassifier(
         max_epochs=12,
-        patience=3,
+        callbacks__early_stopping__patience=3,
         lr=3e-3,
         callbacks__early_stopping__monitor="valid_acc",
         **BY_EPOCHS,
@@ -173,7 +185,7 @@ def test_valid_acc_is_recorded_and_monitor_is_validated(small_digits):
 def test_augment_sees_training_batches_only(small_digits):
     X, y = small_digits
     recorder = Recorder()
-    clf = CNNClassifier(max_epochs=3, patience=5, augment=recorder, **BY_EPOCHS, **SMALL).fit(X, y)
+    clf = CNNClassifier(max_epochs=3, augment=recorder, **BY_EPOCHS, **SMALL).fit(X, y)
     n_train = len(X) - len(clf.validation_indices_)
     assert sum(recorder.sizes) == 3 * n_train  # one augmented image per row and epoch
     before = len(recorder.sizes)
@@ -239,14 +251,18 @@ def test_ctrl_c_stops_fit_instead_of_returning_a_half_trained_net(small_digits):
     X, y = small_digits
     before = signal.getsignal(signal.SIGINT)
     clf = CNNClassifier(
-        max_epochs=50, patience=50, callbacks=[("ctrl_c", _CtrlCAtEpoch(2))], **BY_EPOCHS, **SMALL
+        max_epochs=50,
+        callbacks=[("ctrl_c", _CtrlCAtEpoch(2))],
+        **BY_EPOCHS,
+        **SMALL,
+        **_early(patience=50),
     )
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     assert len(clf.history) == 2  # it stopped there, and said so
     assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
     # Early stopping, which skorch also signals by KeyboardInterrupt, still just ends fit.
-    fitted = CNNClassifier(max_epochs=50, patience=1, **BY_EPOCHS, **SMALL).fit(X, y)
+    fitted = CNNClassifier(max_epochs=50, **BY_EPOCHS, **SMALL, **_early(patience=1)).fit(X, y)
     assert fitted.n_epochs_ < 50
 
 
@@ -277,7 +293,12 @@ def test_errors(small_digits):
     with pytest.raises(ValueError, match="Unknown label type"):
         CNNClassifier(max_epochs=1, **SMALL).fit(X, np.linspace(0, 1, len(X)))
     with pytest.raises(ValueError, match="patience"):
-        CNNClassifier(patience=0).fit(X, y)
+        CNNClassifier(validation_fraction=0.2, **_early(patience=0), **SMALL).fit(X, y)
+    # Early-stopping settings without a validation split would act on nothing.
+    with pytest.raises(ValueError, match="callbacks__early_stopping__patience set, but"):
+        CNNClassifier(**_early(patience=3), **SMALL).fit(X, y)
+    with pytest.raises(TypeError, match="callbacks__early_stopping__min_steps"):
+        CNNClassifier(min_steps=100)
 
 
 def test_pipeline_grid_search_and_cross_validate(small_digits):

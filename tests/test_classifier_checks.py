@@ -15,9 +15,7 @@ class TinyCNN(PaperCNN):
 
 
 def _fast_classifier() -> CNNClassifier:
-    return CNNClassifier(
-        TinyCNN, max_epochs=30, patience=30, batch_size=64, lr=1e-2, random_state=0
-    )
+    return CNNClassifier(TinyCNN, max_epochs=30, batch_size=64, lr=1e-2, random_state=0)
 
 
 @parametrize_with_checks([_fast_classifier()])

@@ -23,8 +23,6 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUD
 FAST_VAE = dict(latent=2, training={"max_epochs": 3, "patience": 2}, random_state=0)
 FAST_CNN = dict(
     max_epochs=3,
-    patience=2,
-    min_steps=0,
     batch_size=16,
     module__channels=(8, 8, 8, 8),
     random_state=0,
@@ -100,7 +98,7 @@ def test_grid_cell_on_cuda():
     on = {"device": "cuda"}
     config = ExperimentConfig(
         vae_params={**on, "max_epochs": 2},
-        cnn_params={**on, "max_epochs": 2, "min_steps": 0, "module__channels": (8, 8, 8, 8)},
+        cnn_params={**on, "max_epochs": 2, "module__channels": (8, 8, 8, 8)},
     )
     out = run_cell(Cell("digits", 50, 2, "AUG+VAE", 0), config)
     assert 0 <= out["row"]["f1"] <= 100 and out["samples"]["X"].dtype == np.uint8

@@ -54,9 +54,7 @@ MNIST_HOME = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "m
 # Tiny estimators: each cell trains in well under a second on digits.
 TINY = ExperimentConfig(
     vae_params=dict(max_epochs=2, patience=1),
-    cnn_params=dict(
-        max_epochs=4, patience=2, min_steps=0, module__channels=(4, 4, 4, 4), module__hidden=8
-    ),
+    cnn_params=dict(max_epochs=4, module__channels=(4, 4, 4, 4), module__hidden=8),
     test_size_per_class=10,
 )
 

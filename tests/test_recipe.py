@@ -194,7 +194,7 @@ def test_no_test_row_reaches_any_fit_of_a_cell(monkeypatch, condition):
     monkeypatch.setattr(VAEOversampler, "fit_resample", spy(VAEOversampler.fit_resample))
     config = ExperimentConfig(
         vae_params=dict(max_epochs=2, patience=1),
-        cnn_params=dict(max_epochs=2, min_steps=0, module__channels=(4, 4, 4, 4)),
+        cnn_params=dict(max_epochs=2, module__channels=(4, 4, 4, 4)),
         test_size_per_class=test_size,
     )
     latent = None if condition in ("CNN", "AUG") else 2

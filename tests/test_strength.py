@@ -144,7 +144,7 @@ def test_cli_augment_strength_runs_the_levels_and_writes_figure3(tmp_path, capsy
     args = [
         "reproduce", "--out", str(out), "--sizes", "20", "--seeds", "1",
         "--conditions", "CNN", "--augment-strength", "--test-size-per-class", "10",
-        "--cnn-param", "max_epochs=2", "--cnn-param", "min_steps=0",
+        "--cnn-param", "max_epochs=2",
         "--cnn-param", "module__channels=(4,4,4,4)", "--cnn-param", "module__hidden=8",
         "--no-progress",
     ]  # fmt: skip

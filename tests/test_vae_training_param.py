@@ -126,11 +126,14 @@ def test_a_removed_name_in_a_pipeline_or_grid_key_raises_the_same():
     assert pipe.named_steps["vae"].training == {"beta": 0.5}
 
 
-def test_the_flat_names_stay_on_cnnclassifier():
-    clf = CNNClassifier(max_epochs=3, patience=2, min_steps=5, lr=2e-3, batch_size=16)
+def test_cnnclassifier_takes_early_stopping_settings_as_callback_parameters():
+    clf = CNNClassifier(max_epochs=3, callbacks__early_stopping__patience=2, lr=2e-3, batch_size=16)
     clf.set_params(precision="bf16", validation_fraction=0.1)
+    clf.set_params(callbacks__early_stopping__min_steps=5)
     params = clf.get_params()
-    assert (params["max_epochs"], params["patience"], params["min_steps"]) == (3, 2, 5)
+    assert params["max_epochs"] == 3
+    assert params["callbacks__early_stopping__patience"] == 2
+    assert params["callbacks__early_stopping__min_steps"] == 5
     assert params["precision"] == "bf16" and params["validation_fraction"] == 0.1
 
 
