@@ -252,7 +252,7 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         self
         """
         self._validate_constraints()
-        self._check_training_length()
+        self._check_training_settings()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -295,7 +295,7 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         """
         probe = clone(self)
         probe._validate_constraints()
-        probe._check_training_length()
+        probe._check_training_settings()
         probe._device = resolve_device(probe.device)
         probe.image_shape_ = tuple(image_shape)
         probe._n_classes = int(n_classes)
@@ -366,17 +366,18 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         per_epoch = self._updates_per_epoch(y, n_synthetic)
         if self.updates is None:
             early = dict(self.callbacks_).get("early_stopping")
+            min_steps = getattr(early, "min_steps", 0)
             epochs = 0
-            if early is not None and early.min_steps and self._validates():
+            if min_steps and self._validates():
                 # Room for patience after min_steps, the only epochs that can be restored.
-                epochs = math.ceil(int(early.min_steps) / per_epoch) + int(early.patience)
+                epochs = math.ceil(int(min_steps) / per_epoch) + int(early.patience)
             return max(int(self.max_epochs), epochs), None
         epochs = math.ceil(self._update_budget(y) / per_epoch)
         if self.max_epochs is not None:
             epochs = min(epochs, int(self.max_epochs))
         return epochs, epochs * per_epoch
 
-    def _check_training_length(self) -> None:
+    def _check_training_settings(self) -> None:
         early = self.get_params_for("callbacks__early_stopping")
         if early and not self._validates():
             settings = ", ".join(f"callbacks__early_stopping__{k}" for k in sorted(early))
