@@ -69,10 +69,9 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         ``callbacks__lr_scheduler=...``). The updates are rounded up to whole
         epochs (``n_updates_planned_``). ``"auto"`` grows the budget with the
         data: ``2000 + 20 * n`` updates for ``n`` real training rows (rows an
-        ``oversampler`` generates add none, so a net with an ``oversampler``
-        makes as many updates as one without; in a ``Pipeline`` the CNN cannot
-        tell generated rows from real ones and counts them all). None trains
-        by epochs (``max_epochs``) at a constant learning rate.
+        ``oversampler`` generates add none; in a ``Pipeline`` the CNN cannot
+        tell them from real ones and counts them). None trains by epochs
+        (``max_epochs``) at a constant learning rate.
     validation_fraction : float, default=0.0
         Share of each class held out for early stopping, stratified and drawn
         with ``random_state``; the best epoch's weights are restored (the
@@ -145,12 +144,8 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
     -----
     With a validation split, early stopping is the ``"early_stopping"`` callback,
     :class:`~skvae.callbacks.RestoreBestEarlyStopping`, set as skorch sets any
-    callback: ``callbacks__early_stopping__patience=10`` (epochs without a better
-    validation score; the paper: 10), ``callbacks__early_stopping__min_steps=N``
-    (least updates before stopping, and before an epoch may be restored),
-    ``callbacks__early_stopping__monitor="valid_acc"`` (rank epochs by
-    validation accuracy instead of loss). Setting them without a validation
-    split raises a ``ValueError``: there is nothing for them to act on.
+    callback: ``callbacks__early_stopping__patience=10`` (the paper's), ``...__min_steps=N``,
+    ``...__monitor="valid_acc"``. Without a validation split they raise a ``ValueError``.
 
     Ctrl-C during ``fit`` stops training and raises ``KeyboardInterrupt``
     (after the best epoch so far is restored). Plain skorch would return from

@@ -219,9 +219,7 @@ def make_pipeline(
     augment_params: Mapping[str, Any] | None = None,
     synthetic_params: Mapping[str, Any] | None = None,
 ) -> Pipeline:
-    """Build a condition's imbalanced-learn pipeline from its registry entry.
-
-    The entry is the condition's :data:`~skvae.experiment.conditions.REGISTRY` value.
+    """Build a condition's pipeline from its :data:`~skvae.experiment.conditions.REGISTRY` entry.
 
     - ``"CNN"``: ``CNNClassifier``;
     - ``"AUG"``: ``CNNClassifier(augment=RandomAffine(...))``;
