@@ -142,11 +142,6 @@ class CosineOverFit(LRScheduler):
     def __init__(self, eta_min: float = 0.0) -> None:
         super().__init__(policy=CosineAnnealingLR, step_every="batch", eta_min=eta_min)
 
-    def initialize(self):
-        super().initialize()
-        self.start_lrs_: list[float] | None = None
-        return self
-
     def on_train_begin(self, net, **kwargs):
         planned = getattr(net, "n_updates_planned_", None)
         if planned is None:
@@ -155,14 +150,11 @@ class CosineOverFit(LRScheduler):
                 f"CNNClassifier(updates=...), not with {type(net).__name__}(updates=None)."
             )
         self.T_max = max(1, int(planned))
-        groups = net.optimizer_.param_groups
-        if self.start_lrs_ is None:
-            self.start_lrs_ = [group["lr"] for group in groups]
-        # A partial_fit after a fit starts a fresh cosine from the fit's rates
-        # (skorch's LRScheduler would resume the old one, long since at eta_min).
-        for group, lr in zip(groups, self.start_lrs_):
-            group["lr"] = lr
-            group.pop("initial_lr", None)
+        # A partial_fit after a fit starts a fresh cosine from the fit's rates, which
+        # torch's scheduler kept as "initial_lr" (skorch's LRScheduler would resume
+        # the old cosine, long since at eta_min). A new fit has a new optimiser.
+        for group in net.optimizer_.param_groups:
+            group["lr"] = group.setdefault("initial_lr", group["lr"])
         super().on_train_begin(net, **kwargs)
 
     def _get_scheduler(self, net, policy, **scheduler_kwargs):

@@ -334,7 +334,8 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
             n_synthetic = self._fit_oversampler(Xt, y_encoded, draw_seed(self.random_state))
         epochs = 1 if self.max_epochs is None else int(self.max_epochs)
         if self.updates is not None:
-            self.n_updates_planned_ = epochs * self._updates_per_epoch(y_encoded, n_synthetic)
+            n_rows = self._n_train_real(y_encoded) + n_synthetic
+            self.n_updates_planned_ = epochs * self._updates_per_epoch(n_rows)
         self._train_seeded(Xt, y_encoded, draw_seed(self.random_state), epochs=epochs, **fit_params)
         self.n_epochs_ = len(self.history)
         return self
@@ -346,19 +347,20 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
         _, counts = np.unique(y, return_counts=True)
         return len(y) - sum(_n_valid(int(n), self.validation_fraction) for n in counts)
 
-    def _update_budget(self, y: np.ndarray) -> int:
-        """The updates of ``updates``: the int, or the ``"auto"`` rule on the real rows."""
+    def _update_budget(self, n_real: int) -> int:
+        """The updates of ``updates``: the int, or the ``"auto"`` rule on ``n_real`` rows."""
         if isinstance(self.updates, str):  # "auto"
             base, per_row = AUTO_UPDATES
-            return base + per_row * self._n_train_real(y)
+            return base + per_row * n_real
         return int(self.updates)
 
-    def _updates_per_epoch(self, y: np.ndarray, n_synthetic: int) -> int:
-        return max(1, math.ceil((self._n_train_real(y) + n_synthetic) / self.batch_size))
+    def _updates_per_epoch(self, n_rows: int) -> int:
+        return max(1, math.ceil(n_rows / self.batch_size))
 
     def _planned_training(self, y: np.ndarray, n_synthetic: int) -> tuple[int, int | None]:
         """Epochs of a fit on labels ``y`` and the updates they make (None by epochs)."""
-        per_epoch = self._updates_per_epoch(y, n_synthetic)
+        n_real = self._n_train_real(y)
+        per_epoch = self._updates_per_epoch(n_real + n_synthetic)
         if self.updates is None:
             early = dict(self.callbacks_).get("early_stopping")
             min_steps = getattr(early, "min_steps", 0)
@@ -367,7 +369,7 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
                 # Room for patience after min_steps, the only epochs that can be restored.
                 epochs = math.ceil(int(min_steps) / per_epoch) + int(early.patience)
             return max(int(self.max_epochs), epochs), None
-        epochs = math.ceil(self._update_budget(y) / per_epoch)
+        epochs = math.ceil(self._update_budget(n_real) / per_epoch)
         if self.max_epochs is not None:
             epochs = min(epochs, int(self.max_epochs))
         return epochs, epochs * per_epoch
