@@ -60,8 +60,9 @@ __all__ = ["Compose", "ElasticDistortion", "RandomAffine", "RandomFlip", "affine
 
 
 class _Transform(BaseEstimator):
-    """Base of the transforms: a repr that always shows the ranges drawn from.
+    """Base of the transforms: one call contract, and a repr that shows the ranges.
 
+    Subclasses implement ``_transform``; ``__call__`` checks the batch first.
     scikit-learn's repr hides parameters left at their defaults, so
     ``RandomAffine(20, 0.2, 0.2)`` printed as ``RandomAffine(degrees=20)`` and a
     ``cv_results_`` table did not say which shifts a transform used.
@@ -80,6 +81,33 @@ class _Transform(BaseEstimator):
             and (name in self._shown_always or repr(params[name]) != repr(spec.default))
         ]
         return f"{type(self).__name__}({', '.join(shown)})"
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Transform a batch, each image with its own random draws.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, C, H, W)
+            Image batch, on any device (floating point for the transforms that
+            resample).
+        generator : torch.Generator, optional
+            Source of randomness. When given, torch's global RNG is not
+            touched and the same seed gives the same output. None uses the
+            global RNG.
+
+        Returns
+        -------
+        torch.Tensor
+            The transformed batch, with the shape, dtype and device of ``x``;
+            ``x`` itself when the settings make the transform the identity
+            (no copy, no random numbers drawn).
+        """
+        _check_images(x)
+        return self._transform(x, generator)
+
+    def _transform(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Validate the settings and transform ``x``, a checked image batch."""
+        raise NotImplementedError
 
 
 # Public fill names -> grid_sample padding modes.
@@ -443,35 +471,7 @@ class RandomAffine(_Transform):
             "shear": symmetric(4, p["shear"]),
         }
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Augment a batch, each image with its own random parameters.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (N, C, H, W)
-            Floating point image batch, on any device.
-        generator : torch.Generator, optional
-            Source of randomness. When given, torch's global RNG is not
-            touched and the same seed gives the same output. None uses the
-            global RNG.
-
-        Returns
-        -------
-        torch.Tensor
-            Augmented batch with the shape, dtype and device of ``x``. When
-            every range is zero, ``x`` itself is returned (no copy, no random
-            numbers drawn).
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skvae.augment import RandomAffine
-        >>> x = torch.rand(4, 3, 16, 16, dtype=torch.float64)
-        >>> y = RandomAffine()(x, generator=torch.Generator().manual_seed(1))
-        >>> y.shape, y.dtype
-        (torch.Size([4, 3, 16, 16]), torch.float64)
-        """
-        _check_images(x)
+    def _transform(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         if self._is_identity(self._validated()):
             return x
         params = self.sample_params(x.shape[0], generator=generator)
@@ -537,7 +537,8 @@ class ElasticDistortion(_Transform):
     generator) and moved to ``x``'s device, so the same seed gives the same
     field whatever device and dtype ``x`` has. Smoothing and resampling use a
     separable ``F.conv2d`` and ``F.grid_sample``; half precision inputs are
-    processed in float32 and cast back.
+    processed in float32 and cast back; the output keeps a channels-last
+    memory format of ``x``.
 
     References
     ----------
@@ -574,36 +575,7 @@ class ElasticDistortion(_Transform):
         _check_choice(self.fill, "fill", _FILL_MODES)
         return alpha, sigma
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Distort a batch, each image with its own random displacement field.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (N, C, H, W)
-            Floating point image batch, on any device, of any size.
-        generator : torch.Generator, optional
-            Source of randomness. When given, torch's global RNG is not
-            touched and the same seed gives the same output. None uses the
-            global RNG.
-
-        Returns
-        -------
-        torch.Tensor
-            Distorted batch with the shape, dtype and device of ``x`` (and
-            channels last memory format if ``x`` had it). When ``alpha`` is
-            0, ``x`` itself is returned (no copy, no random numbers drawn).
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skvae.augment import ElasticDistortion
-        >>> x = torch.rand(4, 3, 8, 8, dtype=torch.float64)
-        >>> y = ElasticDistortion(alpha=8.0, sigma=2.0)(
-        ...     x, generator=torch.Generator().manual_seed(1))
-        >>> y.shape, y.dtype
-        (torch.Size([4, 3, 8, 8]), torch.float64)
-        """
-        _check_images(x)
+    def _transform(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         alpha, sigma = self._validated()
         if alpha == 0.0:
             return x
@@ -673,25 +645,7 @@ class RandomFlip(_Transform):
         self.horizontal = horizontal
         self.vertical = vertical
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Flip a batch, each image with its own coin tosses.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (N, C, H, W)
-            Image batch, on any device.
-        generator : torch.Generator, optional
-            Source of randomness. When given, torch's global RNG is not
-            touched and the same seed gives the same output. None uses the
-            global RNG.
-
-        Returns
-        -------
-        torch.Tensor
-            Flipped batch with the shape, dtype and device of ``x``; ``x``
-            itself when both probabilities are 0 (no random numbers drawn).
-        """
-        _check_images(x)
+    def _transform(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         p_h = _check_real(self.horizontal, "horizontal", 0.0, 1.0)
         p_v = _check_real(self.vertical, "vertical", 0.0, 1.0)
         if p_h == 0.0 and p_v == 0.0:

@@ -143,40 +143,20 @@ def _add_grid_arguments(rep: argparse.ArgumentParser) -> None:
 
 def _add_setting_arguments(rep: argparse.ArgumentParser) -> None:
     """``reproduce``'s ``--*-param`` overrides of the estimators' settings."""
-    rep.add_argument(
-        "--vae-param",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="VAEOversampler parameter over VAE_DEFAULTS, e.g. max_epochs=50 (repeatable)",
-    )
-    rep.add_argument(
-        "--cnn-param",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="CNNClassifier parameter over CNN_DEFAULTS, e.g. "
+    overrides = {
+        "--vae-param": "VAEOversampler parameter over VAE_DEFAULTS, e.g. max_epochs=50 "
+        "(repeatable)",
+        "--cnn-param": "CNNClassifier parameter over CNN_DEFAULTS, e.g. "
         "module__channels=(8,8,8,8) (repeatable)",
-    )
-    rep.add_argument(
-        "--aug-param",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="RandomAffine parameter over AUGMENT_DEFAULTS, e.g. degrees=10",
-    )
-    rep.add_argument(
-        "--synthetic-param",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="how VAE conditions use generated images, over SYNTHETIC_DEFAULTS: "
-        "form=nested|pipeline, synthetic_weight=W, synthetic_refresh=True|False",
-    )
+        "--aug-param": "RandomAffine parameter over AUGMENT_DEFAULTS, e.g. degrees=10",
+        "--synthetic-param": "how VAE conditions use generated images, over "
+        "SYNTHETIC_DEFAULTS: form=nested|pipeline, synthetic_weight=W, "
+        "synthetic_refresh=True|False",
+    }
+    for flag, help_text in overrides.items():
+        rep.add_argument(
+            flag, type=key_value, action="append", default=[], metavar="KEY=VALUE", help=help_text
+        )
 
 
 def _add_run_arguments(rep: argparse.ArgumentParser) -> None:

@@ -673,12 +673,8 @@ def _f1_vs_size_figure(rows: Iterable[Mapping[str, Any]], *, with_paper: bool):
             ax.set_xscale("log")
             ax.set_xticks(sizes, [str(s) for s in sizes])
             ax.minorticks_off()
-        ax.set_xlabel("training images")
-        ax.set_ylabel("macro F1 (%)")
-        ax.set_title(f"{dataset}\n({error_bar_note(e['n'] for e in entries)})")
-        ax.grid(alpha=0.3)
-        if entries:
-            _legend(ax)
+        note = error_bar_note(e["n"] for e in entries)
+        _finish_f1_axes(ax, "training images", f"{dataset}\n({note})", legend=bool(entries))
     return fig
 
 
@@ -702,6 +698,16 @@ def _paper_columns(
         elif f"{condition} best" in published:
             columns.setdefault(f"{condition} best", "-")
     return list(columns.items())
+
+
+def _finish_f1_axes(ax, xlabel: str, title: str, *, legend: bool) -> None:
+    """Labels, title and grid of a macro-F1 panel; the legend if it has series."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("macro F1 (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if legend:
+        _legend(ax)
 
 
 def _legend(ax) -> None:
@@ -777,13 +783,9 @@ def _augment_strength_figure(rows: Iterable[Mapping[str, Any]]):
                         label=f"{condition}, {size} images",
                     )
         ax.set_xticks(range(top + 1), ["expert\n(paper AUG)", *map(str, range(1, top)), "all"])
-        ax.set_xlabel("augmentation level (AUGMENT_LEVELS)")
-        ax.set_ylabel("macro F1 (%)")
         note = error_bar_note(e["n"] for e in with_bars)
-        ax.set_title(f"{dataset}: augmentation strength\n({note}; lines: means)")
-        ax.grid(alpha=0.3)
-        if sizes:
-            _legend(ax)
+        title = f"{dataset}: augmentation strength\n({note}; lines: means)"
+        _finish_f1_axes(ax, "augmentation level (AUGMENT_LEVELS)", title, legend=bool(sizes))
     return fig
 
 

@@ -49,20 +49,9 @@ class PaperCNN(nn.Module):
         super().__init__()
         c, h, w = (int(s) for s in in_shape)
         c1, c2, c3, c4 = (int(k) for k in channels)
+        # One flat Sequential, so the state-dict keys stay features.0 ... features.12.
         self.features = nn.Sequential(
-            nn.Conv2d(c, c1, 3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(c1, c2, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2, ceil_mode=True),
-            nn.Dropout(dropout),
-            nn.Conv2d(c2, c3, 3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(c3, c4, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2, ceil_mode=True),
-            nn.Dropout(dropout),
-            nn.Flatten(),
+            *_conv_block(c, c1, c2, dropout), *_conv_block(c2, c3, c4, dropout), nn.Flatten()
         )
         h2, w2 = _pooled(_pooled(h)), _pooled(_pooled(w))
         self.classifier = nn.Sequential(
@@ -74,6 +63,18 @@ class PaperCNN(nn.Module):
 
     def forward(self, x):
         return self.classifier(self.features(x))
+
+
+def _conv_block(c_in: int, c_mid: int, c_out: int, dropout: float) -> list[nn.Module]:
+    """Two 3x3 'same' convolutions with ReLU, 2x2 max pooling, dropout."""
+    return [
+        nn.Conv2d(c_in, c_mid, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(c_mid, c_out, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2, ceil_mode=True),
+        nn.Dropout(dropout),
+    ]
 
 
 def _pooled(size: int) -> int:
