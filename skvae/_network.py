@@ -137,12 +137,14 @@ def make_vae(
     *,
     n_classes: int | None = None,
     image_shape_setting="auto",
+    categorical: tuple[tuple[int, int], ...] = (),
 ) -> VAE:
     """The untrained network of an estimator's ``vae`` setting.
 
     ``"conv"`` needs ``image_shape``; ``"auto"`` picks ``"conv"`` for images and
     ``"mlp"`` for tables; a callable is called as ``vae(input_shape, latent)``.
-    With ``n_classes``, the conditional network of that kind.
+    With ``n_classes``, the conditional network of that kind. ``categorical``:
+    one-hot column ranges of an MLP's categorical likelihood.
     ``image_shape_setting`` is the estimator's ``image_shape``, for messages.
     """
     if callable(vae):
@@ -166,5 +168,5 @@ def make_vae(
             return ConditionalConvVAE(image_shape, n_classes, latent)
         return ConvVAE(image_shape, latent)
     if n_classes is not None:
-        return ConditionalMLPVAE(n_features, n_classes, latent)
-    return MLPVAE(n_features, latent)
+        return ConditionalMLPVAE(n_features, n_classes, latent, categorical=categorical)
+    return MLPVAE(n_features, latent, categorical=categorical)

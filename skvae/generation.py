@@ -106,8 +106,9 @@ class LikelihoodSample(Decode):
 
     The decoded mean plus Gaussian noise of the learned per-feature scale
     (``exp(log_scale)``), so new rows spread about as widely as the real ones
-    where the mean alone is under-dispersed. Gaussian likelihood (tabular data)
-    only.
+    where the mean alone is under-dispersed; a category of each categorical
+    group drawn from its decoded probabilities, as a one-hot. Gaussian
+    likelihood (tabular data) only.
 
     Parameters
     ----------
@@ -133,7 +134,14 @@ class LikelihoodSample(Decode):
     def generate(self, n: int, rng: np.random.RandomState) -> np.ndarray:
         mean = super().generate(n, rng)
         scale = torch.exp(self.vae_.log_scale.detach().clamp(-5.0, 5.0)).reshape(-1).numpy()
-        return mean + rng.standard_normal(mean.shape).astype(np.float32) * scale
+        out = mean + rng.standard_normal(mean.shape).astype(np.float32) * scale
+        # A categorical group's mean is its probabilities: draw one category per row.
+        for start, stop in self.vae_.categorical:
+            cumulative = np.cumsum(mean[:, start:stop], axis=1)
+            u = rng.random_sample((n, 1)) * cumulative[:, -1:]
+            drawn = np.minimum((cumulative < u).sum(axis=1), stop - start - 1)
+            out[:, start:stop] = np.eye(stop - start, dtype=out.dtype)[drawn]
+        return out
 
 
 class Residual(BaseEstimator):

@@ -17,6 +17,13 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
+from ._categorical import (
+    decode,
+    encode,
+    fit_categories,
+    one_hot_groups,
+    resolve_categorical_features,
+)
 from ._network import VAE_PARAMETER_CONSTRAINTS, make_vae, read_image_shape, resolve_training
 from ._removed import RejectsRemovedParameters
 from ._utils import draw_seed, flatten_images, plain_label, resolve_device
@@ -76,15 +83,11 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
         The network. ``"conv"`` is the paper's :class:`~skvae.nn.ConvVAE`
         (needs an image shape), ``"mlp"`` an :class:`~skvae.nn.MLPVAE` with a
         Gaussian likelihood on standardised features, ``"auto"`` picks by
-        ``image_shape``. ``"conditional"`` trains one conditional VAE on the
-        rows of all classes instead of one VAE per class (the paper): the class
-        is an input of its encoder and decoder
-        (:class:`~skvae.nn.ConditionalConvVAE` for images,
-        :class:`~skvae.nn.ConditionalMLPVAE` for tables), so its decoder learns
-        strokes from every class while the code carries the variation within a
-        class. Every class's rows train it, also those of a class that gets no
-        new rows; each class holds out its own validation rows and tabular rows
-        are standardised over all classes. A callable
+        ``image_shape``. ``"conditional"`` trains one conditional VAE
+        (:class:`~skvae.nn.ConditionalConvVAE` or
+        :class:`~skvae.nn.ConditionalMLPVAE`) on the rows of all classes, also
+        those of a class that gets no new rows, instead of one VAE per class
+        (the paper); see the user guide. A callable
         ``vae(input_shape, latent) -> skvae.nn.VAE`` brings one's own encoder
         and decoder (see :class:`skvae.nn.VAE`); a ``"bernoulli"`` likelihood
         needs data in [0, 1], a ``"gaussian"`` one is fed standardised features.
@@ -103,27 +106,28 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
         :class:`~skvae.generation.LikelihoodSample` (the Gaussian likelihood's
         draws, not its mean; tabular data) and ``"residual"``
         :class:`~skvae.generation.Residual` (real rows plus a learned change).
-        Fitted per class in ``fit_resample`` (``generation_``), after the VAEs
-        train: ``memory`` ignores it, so a refit with another strategy loads
-        the VAEs instead of training them again. Changing it on a fitted
-        sampler takes effect at the next ``fit_resample``, not in ``sample``.
+        Fitted per class by ``fit_resample`` (``generation_``) after the VAEs
+        train, so ``memory`` ignores it and ``sample`` uses the fitted one.
+    categorical_features : array-like of int or bool, or None, default=None
+        Columns of ``X`` holding category codes (numbers, e.g. from an
+        ``OrdinalEncoder``), as indices or a boolean mask, like ``SMOTENC``'s.
+        The VAE models each as a one-hot group with a categorical likelihood
+        beside the Gaussian of the standardised other columns; a new row takes
+        each column's most probable category (``generation="sample"`` draws
+        it), always one seen in ``X``. Tabular rows and ``vae`` ``"auto"``,
+        ``"mlp"`` or ``"conditional"`` only. None: all columns continuous.
     filter : ClassifierFilter or None, default=None
-        Keep only generated rows that a classifier of the real rows given to
-        ``fit_resample`` assigns to their intended class (see
-        :class:`~skvae.generation.ClassifierFilter`). None keeps every row.
+        Keep only generated rows that a classifier of the real rows assigns to
+        their class (:class:`~skvae.generation.ClassifierFilter`); None keeps all.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``. Fitted VAEs are kept on
         the CPU, so a sampler fitted on a GPU pickles and loads anywhere.
     memory : str, object with the joblib.Memory interface or None, default=None
-        Cache of the trained class-VAEs, as scikit-learn's ``Pipeline(memory=...)``
-        caches fitted transformers: a directory path or a :class:`joblib.Memory`.
-        A ``fit_resample`` on the same rows with the same training settings
-        (the parameters that shape the VAEs, the rows each class gets and the
-        ``random_state`` stream) loads the VAEs instead of training them again,
-        and gives the same output as training would. ``generation``, ``filter``
-        and ``verbose`` are not part of the key, so a search over them trains
-        the VAEs once per data split. None (default) caches nothing. A ``vae``
-        callable must pickle to be hashed.
+        Cache of the trained class-VAEs (a directory or a :class:`joblib.Memory`),
+        as in ``Pipeline(memory=...)``: a ``fit_resample`` with the same rows,
+        VAE settings and ``random_state`` loads them and returns what training
+        would. ``generation``, ``filter`` and ``verbose`` are not in the key.
+        None (default) caches nothing. A ``vae`` callable must pickle.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, splits, training noise and generation. The same
         value gives the same output on CPU; global RNG state is left untouched.
@@ -157,6 +161,10 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
         Number of features seen during fit.
     image_shape_ : tuple of int or None
         The image shape used, or ``None`` for tabular data.
+    categorical_features_ : ndarray of int
+        Indices of the categorical columns (empty without).
+    categories_ : list of ndarray
+        The categories of each column of ``categorical_features_``, sorted.
 
     See Also
     --------
@@ -175,17 +183,6 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
     (150, 64)
     >>> sampler.sample(5, y[0]).shape
     (5, 64)
-
-    With ``memory``, a second fit on the same rows loads the VAEs the first trained:
-
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as cache:
-    ...     cached = VAEOversampler(latent=2, training={"max_epochs": 2},
-    ...                             augment_size=3, random_state=0, memory=cache)
-    ...     X_first, _ = cached.fit_resample(X, y)
-    ...     X_again, _ = cached.fit_resample(X, y)
-    >>> bool((X_first == X_again).all() and (X_first == X_res).all())
-    True
     """
 
     _parameter_constraints: dict = {
@@ -205,6 +202,7 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
             StrOptions({"decode", "sample", "residual"}),
             HasMethods(["check", "fit", "generate"]),
         ],
+        "categorical_features": [None, "array-like"],
         "filter": [None, HasMethods(["fit", "select"])],
         "memory": [None, str, HasMethods(["cache"])],
     }
@@ -219,6 +217,7 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
         vae="auto",
         training=None,
         generation="decode",
+        categorical_features=None,
         filter=None,
         device="cpu",
         memory=None,
@@ -232,6 +231,7 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
         self.vae = vae
         self.training = training
         self.generation = generation
+        self.categorical_features = categorical_features
         self.filter = filter
         self.device = device
         self.memory = memory
@@ -330,6 +330,8 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
     #: (``filter_acceptance_``) exist only with some parameters.
     _FITTED = (
         "image_shape_",
+        "categorical_features_",
+        "categories_",
         "classes_",
         "vaes_",
         "histories_",
@@ -381,15 +383,19 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
             X, self.image_shape, getattr(self, "_array_image_shape", None)
         )
         self.classes_ = np.unique(y)
+        X_vae, groups = _categories_as_one_hot(self, X)
         # Fail before training, not after: does the strategy suit this network?
         with seeded_torch(0):
-            generation.check(_probe_vae(self, X.shape[1]))
+            generation.check(_probe_vae(self, X_vae.shape[1], groups))
         train = _train_vaes
         if self.memory is not None:
             train = check_memory(self.memory).cache(_train_vaes, ignore=["verbose"])
         # The key of memory: what shapes the trained VAEs (besides rows and stream).
         settings = {"latent": self.latent, "vae": self.vae, **asdict(training)}
-        args = (settings, X, y, self.sampling_strategy_, self.image_shape_, device, rng.get_state())
+        if groups:
+            settings["categorical"] = groups
+        state = rng.get_state()
+        args = (settings, X_vae, y, self.sampling_strategy_, self.image_shape_, device, state)
         kwargs = dict(verbose=self.verbose)
         if self.verbose and _in_cache(train, args, kwargs):
             print("[VAEOversampler] class-VAEs loaded from memory (same rows and settings)")
@@ -432,6 +438,8 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
             return np.empty((0, self.n_features_in_), dtype=np.float32)
         out = self.generation_[label].generate(n_samples, rng)
         out = from_vae_units(out, self.scalers_.get(label))
+        if len(getattr(self, "categorical_features_", ())):
+            out = decode(out, self.categorical_features_, self.categories_, self.n_features_in_)
         return out.astype(np.float32, copy=False)
 
 
@@ -446,7 +454,7 @@ def _checked_settings(sampler: VAEOversampler):
     return training, device, generation
 
 
-def _probe_vae(sampler: VAEOversampler, n_features: int) -> VAE:
+def _probe_vae(sampler: VAEOversampler, n_features: int, groups: tuple) -> VAE:
     """An untrained network of the kind each class of a fit generates with."""
     conditional = sampler.vae == "conditional"
     vae = make_vae(
@@ -456,8 +464,25 @@ def _probe_vae(sampler: VAEOversampler, n_features: int) -> VAE:
         n_features,
         n_classes=len(sampler.classes_) if conditional else None,
         image_shape_setting=sampler.image_shape,
+        categorical=groups,
     )
     return vae.for_class(0) if conditional else vae
+
+
+def _categories_as_one_hot(sampler: VAEOversampler, X: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """The rows the VAEs train on and their one-hot groups; sets the categorical attributes."""
+    columns = resolve_categorical_features(sampler.categorical_features, X.shape[1])
+    sampler.categorical_features_ = columns
+    sampler.categories_ = fit_categories(X, columns)
+    if not len(columns):
+        return X, ()
+    if sampler.image_shape_ is not None or callable(sampler.vae) or sampler.vae == "conv":
+        raise ValueError(
+            "categorical_features needs tabular rows and vae='auto', 'mlp' or "
+            f"'conditional'; got image_shape_={sampler.image_shape_}, vae={sampler.vae!r}."
+        )
+    encoded = encode(X, columns, sampler.categories_)
+    return encoded, one_hot_groups(X.shape[1], sampler.categories_)
 
 
 def _augment_targets(y, augment_size) -> list[tuple]:
@@ -523,10 +548,13 @@ def _train_vaes(
     """
     settings = dict(settings)
     vae, latent = settings.pop("vae"), settings.pop("latent")
+    categorical = settings.pop("categorical", ())
     training = VAETraining(**settings)
 
     def build(n_classes: int | None = None) -> VAE:
-        return make_vae(vae, latent, image_shape, X.shape[1], n_classes=n_classes)
+        return make_vae(
+            vae, latent, image_shape, X.shape[1], n_classes=n_classes, categorical=categorical
+        )
 
     rng = np.random.RandomState()
     rng.set_state(rng_state)

@@ -115,12 +115,16 @@ def batchable(vaes: Sequence[nn.Module]) -> str | None:
     for i, vae in enumerate(vaes[1:], start=1):
         if type(vae) is not cls:
             return f"VAE {i} is a {type(vae).__name__}, VAE 0 a {cls.__name__}"
-        if (vae.latent, vae.input_shape, vae.likelihood) != (
+        if (vae.latent, vae.input_shape, vae.likelihood, vae.categorical) != (
             first.latent,
             first.input_shape,
             first.likelihood,
+            first.categorical,
         ):
-            return f"VAE {i} differs from VAE 0 in latent size, input shape or likelihood"
+            return (
+                f"VAE {i} differs from VAE 0 in latent size, input shape, likelihood "
+                "or categorical groups"
+            )
         if [(n, p.shape, p.dtype, p.device) for n, p in vae.named_parameters()] != shapes:
             return f"VAE {i} has other parameters (names, shapes, dtypes or device) than VAE 0"
         if repr(vae) != layout:

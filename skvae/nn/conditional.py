@@ -13,6 +13,8 @@ encoder reads the label as the usual conditional conv encoder does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -54,6 +56,8 @@ class ConditionalVAE(VAE):
         Number of classes.
     likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
         As in :class:`~skvae.nn.VAE`.
+    categorical : sequence of (int, int), default=()
+        As in :class:`~skvae.nn.VAE`, over the features without the label.
 
     Examples
     --------
@@ -77,6 +81,7 @@ class ConditionalVAE(VAE):
         input_shape: tuple[int, ...],
         n_classes: int,
         likelihood: str = "bernoulli",
+        categorical: Sequence[tuple[int, int]] = (),
     ) -> None:
         if int(n_classes) < 1:
             raise ValueError(f"n_classes must be >= 1, got {n_classes}.")
@@ -87,6 +92,7 @@ class ConditionalVAE(VAE):
             encoder_dim=encoder_dim,
             input_shape=input_shape,
             likelihood=likelihood,
+            categorical=categorical,
         )
         self.n_classes = int(n_classes)
 
@@ -156,6 +162,10 @@ class ClassConditionedVAE(nn.Module):
     @property
     def likelihood(self) -> str:
         return self.model.likelihood
+
+    @property
+    def categorical(self) -> tuple[tuple[int, int], ...]:
+        return self.model.categorical
 
     @property
     def log_scale(self) -> torch.Tensor:
@@ -252,6 +262,9 @@ class ConditionalMLPVAE(ConditionalVAE):
         Widths of the encoder's hidden layers; the decoder mirrors them.
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
         As in :class:`~skvae.nn.MLPVAE`.
+    categorical : sequence of (int, int), default=()
+        One-hot column ranges of the features (class excluded) with a
+        categorical likelihood, as in :class:`~skvae.nn.VAE`.
     """
 
     def __init__(
@@ -262,6 +275,7 @@ class ConditionalMLPVAE(ConditionalVAE):
         *,
         hidden: tuple[int, ...] = (128, 64),
         likelihood: str = "gaussian",
+        categorical: Sequence[tuple[int, int]] = (),
     ) -> None:
         k = int(n_classes)
         super().__init__(
@@ -272,5 +286,6 @@ class ConditionalMLPVAE(ConditionalVAE):
             input_shape=(int(n_features),),
             n_classes=k,
             likelihood=likelihood,
+            categorical=categorical,
         )
         keras_init(self)

@@ -112,8 +112,8 @@ def scale_rows(X: np.ndarray, vae: VAE, name: str = "X"):
     """float32 rows as ``vae`` trains on them, and the Gaussian ``(mean, scale)`` or None.
 
     A Gaussian likelihood trains on standardised features (constant features
-    keep scale 1); a Bernoulli one on the rows as they are, which must lie in
-    [0, 1].
+    keep scale 1; the one-hot columns of its categorical groups stay 0 / 1); a
+    Bernoulli one on the rows as they are, which must lie in [0, 1].
     """
     # C order: a DataFrame's column-major values would change the rounding.
     data = np.ascontiguousarray(X, dtype=np.float32)
@@ -121,6 +121,8 @@ def scale_rows(X: np.ndarray, vae: VAE, name: str = "X"):
         mean = data.mean(axis=0)
         scale = data.std(axis=0)
         scale[scale < 1e-8] = 1.0
+        for start, stop in vae.categorical:
+            mean[start:stop], scale[start:stop] = 0.0, 1.0
         return to_vae_units(data, (mean, scale)), (mean, scale)
     if data.min() < 0 or data.max() > 1:
         raise ValueError(

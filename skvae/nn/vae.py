@@ -7,6 +7,7 @@ arrays and random states into these modules.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -43,6 +44,12 @@ class VAE(nn.Module):
         ``"bernoulli"`` is the paper's pixel-wise binary cross-entropy (data in
         [0, 1]); ``"gaussian"`` has a learned per-feature scale and suits
         standardised tabular data.
+    categorical : sequence of (int, int), default=()
+        Column ranges ``[start, stop)`` of one-hot groups in a flat
+        ``"gaussian"`` input (a categorical feature each). Their decoder outputs
+        are logits of a categorical likelihood (cross-entropy, not a Gaussian),
+        and the likelihood's mean there is the softmax, the probability of each
+        category. Ranges may not overlap.
 
     Examples
     --------
@@ -55,6 +62,10 @@ class VAE(nn.Module):
     torch.Size([3, 4])
     """
 
+    #: One-hot column ranges with a categorical likelihood (also what models
+    #: pickled before the option existed read).
+    categorical: tuple[tuple[int, int], ...] = ()
+
     def __init__(
         self,
         encoder: nn.Module,
@@ -64,10 +75,12 @@ class VAE(nn.Module):
         encoder_dim: int,
         input_shape: tuple[int, ...],
         likelihood: str = "bernoulli",
+        categorical: Sequence[tuple[int, int]] = (),
     ) -> None:
         super().__init__()
         if likelihood not in _LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}.")
+        self.categorical = check_categorical_groups(categorical, likelihood, tuple(input_shape))
         self.encoder = encoder
         self.decoder = decoder
         self.latent = int(latent)
@@ -89,8 +102,19 @@ class VAE(nn.Module):
         return self.decoder(z)
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
-        """The likelihood's mean, i.e. what a generated sample is."""
-        return torch.sigmoid(params) if self.likelihood == "bernoulli" else params
+        """The likelihood's mean, i.e. what a generated sample is.
+
+        Sigmoid of the logits (bernoulli); the means (gaussian), with each
+        categorical group's softmax in its columns.
+        """
+        if self.likelihood == "bernoulli":
+            return torch.sigmoid(params)
+        if not self.categorical:
+            return params
+        out = params.clone()
+        for start, stop in self.categorical:
+            out[:, start:stop] = torch.softmax(params[:, start:stop], dim=1)
+        return out
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """Encode, draw one reparameterised code, decode.
@@ -121,7 +145,19 @@ class VAE(nn.Module):
                 + log_scale
                 + 0.5 * math.log(2 * math.pi)
             )
+            if self.categorical:
+                return self._mixed_nll(x, params, nll)
         return nll.flatten(1).sum(1)
+
+    def _mixed_nll(self, x: torch.Tensor, params: torch.Tensor, gaussian: torch.Tensor):
+        """Gaussian NLL of the other columns plus each one-hot group's cross-entropy."""
+        continuous = torch.ones(gaussian.shape[-1], dtype=gaussian.dtype, device=x.device)
+        total = 0.0
+        for start, stop in self.categorical:
+            continuous[start:stop] = 0.0
+            log_p = torch.log_softmax(params[:, start:stop], dim=1)
+            total = total - (x[:, start:stop] * log_p).sum(1)
+        return total + (gaussian * continuous).sum(1)
 
     def loss(
         self,
@@ -160,6 +196,29 @@ class VAE(nn.Module):
         return self.generate(
             standard_normal((n, self.latent), generator, param.device, param.dtype)
         )
+
+
+def check_categorical_groups(
+    groups: Sequence[tuple[int, int]], likelihood: str, input_shape: tuple[int, ...]
+) -> tuple[tuple[int, int], ...]:
+    """``groups`` as sorted ``(start, stop)`` int pairs; raise on ranges a VAE cannot model."""
+    checked = sorted((int(start), int(stop)) for start, stop in groups)
+    if not checked:
+        return ()
+    if likelihood != "gaussian" or len(input_shape) != 1:
+        raise ValueError(
+            "categorical groups need a 'gaussian' likelihood over flat rows; got "
+            f"likelihood={likelihood!r}, input_shape={input_shape}."
+        )
+    end = 0
+    for start, stop in checked:
+        if not end <= start < stop <= input_shape[0]:
+            raise ValueError(
+                f"categorical groups must be non-overlapping ranges within the "
+                f"{input_shape[0]} features, got {checked}."
+            )
+        end = stop
+    return tuple(checked)
 
 
 def standard_normal(shape, generator, device, dtype) -> torch.Tensor:
@@ -337,6 +396,8 @@ class MLPVAE(VAE):
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
         ``"gaussian"`` for standardised real features, ``"bernoulli"`` for data in
         [0, 1].
+    categorical : sequence of (int, int), default=()
+        One-hot column ranges with a categorical likelihood, as in :class:`VAE`.
 
     Examples
     --------
@@ -353,6 +414,7 @@ class MLPVAE(VAE):
         *,
         hidden: tuple[int, ...] = (128, 64),
         likelihood: str = "gaussian",
+        categorical: Sequence[tuple[int, int]] = (),
     ) -> None:
         super().__init__(
             mlp_encoder(n_features, hidden),
@@ -361,5 +423,6 @@ class MLPVAE(VAE):
             encoder_dim=int(hidden[-1]) if hidden else int(n_features),
             input_shape=(int(n_features),),
             likelihood=likelihood,
+            categorical=categorical,
         )
         keras_init(self)
