@@ -94,6 +94,17 @@ def _recipe(
     return dict(form="none", aug=aug, ref=ref, cnn=cnn, budget=budget, schedule="per-update")
 
 
+def _recipe_vae(aug: bool, ref: str, vae: dict | None = None) -> dict:
+    """A VAE / AUG+VAE arm on the round-11 recipe: generated rows as ``NEST``.
+
+    The budget counts the labelled (real) images only, so the arm makes as many
+    updates as its reference, generated rows taking batch slots from real ones.
+    """
+    arm = _recipe(aug=aug, ref=ref)
+    arm.update(form="nested", cnn=dict(arm["cnn"], **NEST))
+    return dict(arm, vae=vae) if vae else arm
+
+
 #: name -> dict(form=none|pipeline|nested, aug=bool, ref=arm compared with,
 #: cnn={...}, vae={...}); cnn/vae override skvae.experiment's defaults.
 ARMS: dict[str, dict] = {
@@ -222,6 +233,13 @@ ARMS: dict[str, dict] = {
     # epoch (by validation accuracy) restored: does the split pay for itself?
     "AUG rec val": _recipe(aug=True, ref="AUG rec", validation=True),
     "AUG rec fp32": _recipe(aug=True, ref="AUG rec", precision="fp32"),
+    # The VAE conditions on the recipe (issue #31, point 4, on the development set):
+    # the study's class-VAEs and mixing, and the conditional VAE of round 8.
+    "VAE rec": _recipe_vae(aug=False, ref="CNN rec"),
+    "AUG+VAE rec": _recipe_vae(aug=True, ref="AUG rec"),
+    "AUG+VAE cond300 rec": _recipe_vae(
+        aug=True, ref="AUG rec", vae=dict(conditional=True, min_steps=300)
+    ),
 }
 
 
