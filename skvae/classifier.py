@@ -75,10 +75,10 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
     validation_fraction : float, default=0.0
         Share of each class held out for early stopping, stratified and drawn
         with ``random_state``; the best epoch's weights are restored (the
-        ``"early_stopping"`` callback, see Notes). Every
-        class with at least 2 rows gives at least one validation row and keeps
-        at least one training row, so 5 rows per class work. ``0`` holds
-        nothing out: every labelled row trains and the last weights are kept.
+        ``"early_stopping"`` callback, see Notes). Every class with at least 2
+        rows gives at least one validation row and keeps at least one training
+        row. ``0`` holds nothing out: every labelled row trains, the last
+        weights are kept.
     batch_size : int, default=32
         Mini-batch size (the paper: 32).
     lr : float, default=1e-3
@@ -147,10 +147,9 @@ class CNNClassifier(RejectsRemovedParameters, MixesSyntheticRows, TensorNet):
     callback: ``callbacks__early_stopping__patience=10`` (the paper's), ``...__min_steps=N``,
     ``...__monitor="valid_acc"``. Without a validation split they raise a ``ValueError``.
 
-    Ctrl-C during ``fit`` stops training and raises ``KeyboardInterrupt``
-    (after the best epoch so far is restored). Plain skorch would return from
-    ``fit`` with the half-trained network, so a grid search or
-    ``skvae reproduce`` would go on and keep that network's scores.
+    Ctrl-C during ``fit`` stops training and raises ``KeyboardInterrupt`` (after
+    the best epoch so far is restored). Plain skorch returns from ``fit`` with
+    the half-trained network, and a grid search would keep its scores.
 
     Examples
     --------
