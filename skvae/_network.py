@@ -46,6 +46,7 @@ TRAINING_CONSTRAINTS: dict = {
     "beta": [Interval(Real, 0, None, closed="left")],
     "precision": [StrOptions({"fp32", "bf16"})],
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "augment": [None, callable],
 }
 
 

@@ -11,6 +11,8 @@ back.
   sampler; the likelihood's mean.
 - :class:`LikelihoodSample` (``"sample"``): a draw from the Gaussian likelihood
   at such a code, the mean plus noise of the learned scale.
+- :class:`Posterior` (``"posterior"``): decode a draw from the posterior
+  q(z | x) of a real row of the class, optionally widened.
 - :class:`Residual` (``"residual"``): a real row plus the decoder's change
   from its code to a draw from its posterior.
 
@@ -144,7 +146,23 @@ class LikelihoodSample(Decode):
         return out
 
 
-class Residual(BaseEstimator):
+class _AroundRealRows(BaseEstimator):
+    """Base of the strategies that start from the class's real rows."""
+
+    def check(self, vae=None) -> None:
+        """Raise if this strategy cannot generate with ``vae`` (without: the settings alone)."""
+        _check_positive("temperature", self.temperature)
+        _check_temperature(self.temperature, vae)
+
+    def fit(self, vae, rows: np.ndarray, codes: np.ndarray):
+        """Keep ``vae`` and the real ``rows`` (``codes`` unused)."""
+        self.check(vae)
+        self.vae_ = vae
+        self.anchors_ = np.ascontiguousarray(rows, dtype=np.float32)
+        return self
+
+
+class Residual(_AroundRealRows):
     """A real row plus the decoder's change from its code to a posterior draw.
 
     ``x + g(z) - g(mu(x))`` with ``x`` a real row of the class drawn at random
@@ -167,25 +185,10 @@ class Residual(BaseEstimator):
     def __init__(self, temperature: float = 1.0) -> None:
         self.temperature = temperature
 
-    def check(self, vae=None) -> None:
-        """Raise if this strategy cannot generate with ``vae`` (without: the settings alone)."""
-        _check_positive("temperature", self.temperature)
-        _check_temperature(self.temperature, vae)
-
-    def fit(self, vae, rows: np.ndarray, codes: np.ndarray) -> Residual:
-        """Keep ``vae`` and the real ``rows`` (``codes`` unused)."""
-        self.check(vae)
-        self.vae_ = vae
-        self.anchors_ = np.ascontiguousarray(rows, dtype=np.float32)
-        return self
-
     def generate(self, n: int, rng: np.random.RandomState) -> np.ndarray:
-        vae, anchors = self.vae_, self.anchors_
-        x = torch.as_tensor(anchors[rng.randint(len(anchors), size=n)])
-        eps = torch.as_tensor(rng.standard_normal((n, vae.latent)), dtype=torch.float32)
+        vae = self.vae_
+        x, mu, z = _posterior_draws(vae, self.anchors_, n, rng, widen=1.0)
         with torch.inference_mode():
-            mu, logvar = vae.encode(x.reshape(n, *vae.input_shape))
-            z = mu + eps * torch.exp(0.5 * logvar)
             change = vae.generate(z, self.temperature) - vae.generate(mu, self.temperature)
             out = x + change.reshape(n, -1)
             if vae.likelihood == "bernoulli":
@@ -193,11 +196,62 @@ class Residual(BaseEstimator):
         return out.numpy()
 
 
-_NAMED = {"decode": Decode, "sample": LikelihoodSample, "residual": Residual}
+class Posterior(_AroundRealRows):
+    """Decode a draw from the posterior of a real row: new rows around real ones.
+
+    ``g(z)`` with ``z ~ N(mu(x), (widen * sigma(x))^2)`` and ``x`` a real row
+    of the class drawn at random: codes where the class's rows are, not where
+    the prior puts mass the few real rows never reached. ``widen`` above 1
+    strays further from each real row.
+
+    Parameters
+    ----------
+    widen : float, default=1.0
+        Factor on the posterior's standard deviation (> 0); 1 is the posterior.
+    temperature : float, default=1.0
+        Decoder temperature, as in :class:`Decode`.
+
+    Attributes
+    ----------
+    vae_ : skvae.nn.VAE
+        The class's VAE.
+    anchors_ : ndarray
+        The class's real rows (in the VAE's units) whose posteriors are drawn from.
+    """
+
+    def __init__(self, widen: float = 1.0, temperature: float = 1.0) -> None:
+        self.widen = widen
+        self.temperature = temperature
+
+    def check(self, vae=None) -> None:
+        _check_positive("widen", self.widen)
+        super().check(vae)
+
+    def generate(self, n: int, rng: np.random.RandomState) -> np.ndarray:
+        _, _, z = _posterior_draws(self.vae_, self.anchors_, n, rng, widen=float(self.widen))
+        with torch.inference_mode():
+            return self.vae_.generate(z, self.temperature).reshape(n, -1).numpy()
+
+
+def _posterior_draws(vae, anchors: np.ndarray, n: int, rng: np.random.RandomState, widen: float):
+    """``n`` real rows drawn from ``anchors``, their posterior means and a code drawn near each."""
+    x = torch.as_tensor(anchors[rng.randint(len(anchors), size=n)])
+    eps = torch.as_tensor(rng.standard_normal((n, vae.latent)), dtype=torch.float32)
+    with torch.inference_mode():
+        mu, logvar = vae.encode(x.reshape(n, *vae.input_shape))
+        return x, mu, mu + widen * eps * torch.exp(0.5 * logvar)
+
+
+_NAMED = {
+    "decode": Decode,
+    "sample": LikelihoodSample,
+    "posterior": Posterior,
+    "residual": Residual,
+}
 
 
 def make_generation(spec):
-    """A fresh strategy from ``"decode"``, ``"sample"``, ``"residual"`` or an instance."""
+    """A fresh strategy from a name of ``_NAMED`` (``"decode"``, ...) or an instance."""
     if isinstance(spec, str):
         if spec not in _NAMED:
             raise ValueError(

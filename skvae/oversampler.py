@@ -97,17 +97,16 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
         defaults, e.g. ``{"max_epochs": 50, "lr": 3e-4}``. None is the paper's
         recipe: RMSprop at 1e-3, mini-batches of 100, early stopping with
         patience 20 on 15 % of each class's rows, at most 200 epochs, KL weight 1.
-    generation : {"decode", "sample", "residual"} or strategy, default="decode"
-        How a class's trained VAE makes new rows: a strategy of
-        :mod:`skvae.generation`, cloned and fitted per class. ``"decode"`` is
-        :class:`~skvae.generation.Decode` (the paper: decode codes drawn from the
-        prior; ``Decode(latent_sampler="uniform")`` is the authors' code,
-        ``Decode(temperature=0.5)`` sharpens images), ``"sample"``
-        :class:`~skvae.generation.LikelihoodSample` (the Gaussian likelihood's
-        draws, not its mean; tabular data) and ``"residual"``
+    generation : {"decode", "sample", "posterior", "residual"} or strategy, default="decode"
+        How a class's trained VAE makes rows, a strategy of :mod:`skvae.generation`:
+        ``"decode"`` :class:`~skvae.generation.Decode` (the paper: decoded prior
+        draws; ``Decode(latent_sampler="uniform")`` is the authors' code),
+        ``"sample"`` :class:`~skvae.generation.LikelihoodSample` (tabular data:
+        the likelihood's draws), ``"posterior"`` :class:`~skvae.generation.Posterior`
+        (decoded draws around real rows' codes), ``"residual"``
         :class:`~skvae.generation.Residual` (real rows plus a learned change).
-        Fitted per class by ``fit_resample`` (``generation_``) after the VAEs
-        train, so ``memory`` ignores it and ``sample`` uses the fitted one.
+        A clone is fitted per class by ``fit_resample`` (``generation_``) after
+        the VAEs train, so ``memory`` ignores it.
     categorical_features : array-like of int or bool, or None, default=None
         Columns of ``X`` holding category codes (numbers, e.g. from an
         ``OrdinalEncoder``), as indices or a boolean mask, like ``SMOTENC``'s.
@@ -199,7 +198,7 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
         ],
         "vae": [StrOptions({"auto", "conv", "mlp", "conditional"}), callable],
         "generation": [
-            StrOptions({"decode", "sample", "residual"}),
+            StrOptions({"decode", "sample", "posterior", "residual"}),
             HasMethods(["check", "fit", "generate"]),
         ],
         "categorical_features": [None, "array-like"],

@@ -8,7 +8,14 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from skvae import VAEOversampler
-from skvae.generation import ClassifierFilter, Decode, LikelihoodSample, Residual, make_generation
+from skvae.generation import (
+    ClassifierFilter,
+    Decode,
+    LikelihoodSample,
+    Posterior,
+    Residual,
+    make_generation,
+)
 from skvae.latent import GaussianMixtureSampler
 from skvae.nn import MLPVAE, VAE, ConvVAE
 from skvae.nn.seeds import seeded_torch
@@ -126,9 +133,56 @@ def test_residual_checks_its_temperature():
         Residual(temperature=0).check(MLPVAE(5, 2))
 
 
+# --------------------------------------------------------------- Posterior
+def test_posterior_decodes_draws_around_the_codes_of_real_rows(conv_vae, digit_rows):
+    rows, codes = digit_rows
+    # A posterior narrowed to nothing decodes each drawn real row's posterior mean.
+    narrow = Posterior(widen=1e-8).fit(conv_vae, rows, codes)
+    new = narrow.generate(30, np.random.RandomState(0))
+    anchors = rows[np.random.RandomState(0).randint(len(rows), size=30)]
+    with torch.no_grad():
+        mu, _ = conv_vae.encode(torch.as_tensor(anchors).reshape(30, 1, 8, 8))
+        expected = conv_vae.generate(mu).reshape(30, -1).numpy()
+    np.testing.assert_allclose(new, expected, atol=1e-5)
+    # Widening moves the decoded rows further from those of the posterior means.
+    spread = []
+    for widen in (1.0, 4.0):
+        drawn = Posterior(widen=widen).fit(conv_vae, rows, codes)
+        spread.append(np.abs(drawn.generate(30, np.random.RandomState(0)) - expected).mean())
+    assert 0 < spread[0] < spread[1]
+
+
+def test_posterior_is_reproducible_and_checks_its_settings(conv_vae, digit_rows):
+    rows, codes = digit_rows
+    strategy = Posterior(widen=2.0).fit(conv_vae, rows, codes)
+    a = strategy.generate(10, np.random.RandomState(5))
+    np.testing.assert_array_equal(a, strategy.generate(10, np.random.RandomState(5)))
+    with pytest.raises(ValueError, match="widen must be > 0, got -1"):
+        Posterior(widen=-1).check()
+    with pytest.raises(ValueError, match="temperature=0.5 needs a VAE with the 'bernoulli'"):
+        Posterior(temperature=0.5).check(MLPVAE(5, 2))
+
+
+def test_oversampler_generates_posterior_draws(small_digits):
+    X, y = small_digits
+    sampler = VAEOversampler(
+        latent=2, training={"max_epochs": 3}, generation="posterior", random_state=0
+    )
+    X_res, _ = sampler.fit_resample(X, y)
+    assert all(type(g) is Posterior for g in sampler.generation_.values())
+    new = X_res[len(X) :]
+    assert len(new) > 0 and new.min() >= 0.0 and new.max() <= 1.0
+
+
 # --------------------------------------------------------- make_generation
 def test_make_generation_names_and_instances():
-    for name, kind in (("decode", Decode), ("sample", LikelihoodSample), ("residual", Residual)):
+    named = (
+        ("decode", Decode),
+        ("sample", LikelihoodSample),
+        ("posterior", Posterior),
+        ("residual", Residual),
+    )
+    for name, kind in named:
         made = make_generation(name)
         assert type(made) is kind and made is not make_generation(name)
     spec = Decode(latent_sampler="gmm", temperature=0.5)
@@ -139,8 +193,8 @@ def test_make_generation_names_and_instances():
 def test_make_generation_refuses_unknown_names_and_objects():
     with pytest.raises(
         ValueError,
-        match=r"generation must be one of \['decode', 'residual', 'sample'\] or a strategy "
-        r"object, got 'copy'",
+        match=r"generation must be one of \['decode', 'posterior', 'residual', 'sample'\] or a "
+        r"strategy object, got 'copy'",
     ):
         make_generation("copy")
     with pytest.raises(

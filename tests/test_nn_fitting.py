@@ -20,6 +20,7 @@ from skvae.nn.fitting import (
     fit_vae,
     scale_rows,
 )
+from skvae.nn.seeds import seeded_torch
 
 FAST = VAETraining(max_epochs=2, patience=1)
 
@@ -183,3 +184,69 @@ def test_fit_conditional_vae_holds_out_each_classs_share(monkeypatch):
     # Reproducible for a seed.
     again = fit_conditional_vae(lambda: ConditionalMLPVAE(4, 3, 2), X, index, 0, FAST)
     assert same_weights(fitted.vae, again.vae)
+
+
+# ------------------------------------------------------------ augmentation
+class _Spy:
+    """An augment that records the batches it gets and returns them unchanged."""
+
+    def __init__(self):
+        self.shapes = []
+
+    def __call__(self, x, generator=None):
+        self.shapes.append(tuple(x.shape))
+        return x
+
+
+def test_train_vae_augments_each_training_batch_and_no_validation_row():
+    X_train, X_valid = torch.rand(10, 1, 8, 8), torch.rand(4, 1, 8, 8)
+    spy = _Spy()
+    kw = dict(max_epochs=2, patience=5, batch_size=4, generator=torch.Generator().manual_seed(0))
+    with seeded_torch(0):
+        plain_vae = conv()
+    with seeded_torch(0):
+        spied_vae = conv()
+    assert same_weights(plain_vae, spied_vae)
+    train_vae(plain_vae, X_train, X_valid, **kw)
+    kw["generator"] = torch.Generator().manual_seed(0)
+    train_vae(spied_vae, X_train, X_valid, augment=spy, **kw)
+    # 2 epochs of batches of 4, 4 and 2 training rows; validation's 4 rows never.
+    assert spy.shapes == [(4, 1, 8, 8), (4, 1, 8, 8), (2, 1, 8, 8)] * 2
+    # An augment that changes nothing and draws nothing trains the same VAE (same path).
+    assert same_weights(plain_vae, spied_vae)
+
+
+def test_an_augmented_fit_is_reproducible_and_differs_from_a_plain_one(small_digits):
+    from skvae import RandomAffine
+
+    X, y = small_digits
+    rows = X[y == 5]
+    augmented = dataclasses.replace(FAST, augment=RandomAffine(15.0, 0.1, 0.1))
+    a, b = (fit_vae(conv, rows, 7, augmented) for _ in range(2))
+    assert same_weights(a.vae, b.vae)
+    assert not same_weights(a.vae, fit_vae(conv, rows, 7, FAST).vae)
+
+
+def test_a_conditional_vae_augments_its_images_not_its_class_channels():
+    from skvae.nn import ConditionalConvVAE
+
+    cvae = ConditionalConvVAE((1, 8, 8), n_classes=3, latent=2)
+    packed = cvae.pack(torch.rand(5, 1, 8, 8), torch.tensor([0, 1, 2, 0, 1]))
+    spy = _Spy()
+    out = cvae.augment_batch(packed, lambda x, generator=None: spy(x) * 0, None)
+    assert spy.shapes == [(5, 1, 8, 8)]
+    assert torch.equal(out[:, :1], torch.zeros(5, 1, 8, 8))
+    assert torch.equal(out[:, 1:], packed[:, 1:])
+
+
+def test_batched_class_vaes_with_augment_train_one_by_one(small_digits):
+    X, y = small_digits
+    augmented = dataclasses.replace(FAST, augment=_Spy())
+    with pytest.warns(UserWarning, match="augment is set"):
+        fitted = fit_class_vaes(conv, X, y, {0: 1, 1: 2}, augmented, batched=True)
+    assert sorted(fitted) == [0, 1]
+
+
+def test_a_non_callable_augment_is_refused():
+    with pytest.raises(ValueError, match="augment"):
+        resolve_training({"augment": 3}, "VAEOversampler")

@@ -13,7 +13,7 @@ encoder reads the label as the usual conditional conv encoder does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -105,6 +105,13 @@ class ConditionalVAE(VAE):
         onehot = nn.functional.one_hot(labels.long(), self.n_classes).to(x.dtype)
         extra = onehot.reshape(len(x), self.n_classes, *([1] * (x.dim() - 2)))
         return torch.cat([x, extra.expand(-1, -1, *x.shape[2:])], dim=1)
+
+    def augment_batch(
+        self, x: torch.Tensor, augment: Callable, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """A packed batch with its data augmented and its class channels untouched."""
+        c = self.input_shape[0]
+        return torch.cat([augment(x[:, :c], generator=generator), x[:, c:]], dim=1)
 
     def unpack(self, packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Split a packed batch into the data and its one-hot class."""

@@ -59,6 +59,13 @@ class VAETraining:
         ``round(validation_fraction * n)`` rows; when that is 0 or would leave
         no training row, all rows train and early stopping watches the
         training loss.
+    augment : callable or None, default=None
+        Online augmentation of every training batch of images, called as
+        ``augment(batch, generator=generator)`` with the VAE's own generator,
+        e.g. :class:`skvae.RandomAffine`: the VAE learns the class's variation
+        beyond its few rows. Validation rows are not augmented; a conditional
+        VAE's class channels are not transformed. None (the paper) trains on
+        the rows as they are.
     """
 
     max_epochs: int = 200
@@ -69,6 +76,7 @@ class VAETraining:
     beta: float = 1.0
     precision: str = "fp32"
     validation_fraction: float = 0.15
+    augment: Callable | None = None
 
     def loop_settings(self) -> dict:
         """Keyword arguments of the training loops (all fields but the validation share)."""
@@ -327,6 +335,8 @@ def _fit_batched(build, X, y, seeds, training, device, callback) -> dict | None:
         for label in labels
     ]
     reason = batchable([part.vae for part in parts])
+    if training.augment is not None:
+        reason = "augment is set, and the stacked loop has no augmentation"
     if reason is not None:
         warnings.warn(
             f"batched=True: the class-VAEs cannot be trained together ({reason}); "
@@ -336,11 +346,13 @@ def _fit_batched(build, X, y, seeds, training, device, callback) -> dict | None:
         )
         return None
     show = None if callback is None else (lambda k, entry: callback(labels[k], entry))
+    settings = training.loop_settings()
+    del settings["augment"]  # None here: an augment trains the classes one by one
     results = train_vaes_batched(
         [part.vae for part in parts],
         [part.X_train for part in parts],
         [part.X_valid for part in parts],
-        **training.loop_settings(),
+        **settings,
         generators=[part.generator for part in parts],
         callback=show,
     )

@@ -287,9 +287,11 @@ class _SingleVAE:
         beta: float,
         generator: torch.Generator | None,
         precision: str,
+        augment: Callable | None = None,
     ) -> None:
         self.vae, self.X_train, self.X_valid = vae, X_train, X_valid
         self.beta, self.generator, self.precision = beta, generator, precision
+        self.augment = augment
         self.n_rows = [len(X_train)]
         self.has_valid = [X_valid is not None and len(X_valid) > 0]
         self.generators = [generator]
@@ -304,6 +306,8 @@ class _SingleVAE:
 
     def load_batch(self, k: int, rows: torch.Tensor) -> None:
         self.batch = self.X_train[rows]
+        if self.augment is not None:
+            self.batch = self.vae.augment_batch(self.batch, self.augment, self.generator)
 
     def step(self, models: list[int]) -> list[float]:
         # Train mode even if a callback switched it off, as train_vae always did;
@@ -356,6 +360,7 @@ def train_vae(
     max_divergences: int = 3,
     callback: Callable[[dict], None] | None = None,
     precision: str = "fp32",
+    augment: Callable | None = None,
 ) -> TrainResult:
     """Train ``vae`` with RMSprop, early stopping and best-weight restore.
 
@@ -394,13 +399,24 @@ def train_vae(
     precision : {"fp32", "bf16"}, default="fp32"
         ``"bf16"`` computes the forward pass and loss under ``torch.autocast``
         with bfloat16; weights and optimiser stay float32.
+    augment : callable, optional
+        Applied to every training batch as ``augment(batch, generator=generator)``
+        (through :meth:`VAE.augment_batch`), after the batch's shuffle and before
+        its noise; validation rows are not augmented.
 
     Returns
     -------
     TrainResult
     """
     stack = _SingleVAE(
-        vae, X_train, X_valid, lr=lr, beta=beta, generator=generator, precision=precision
+        vae,
+        X_train,
+        X_valid,
+        lr=lr,
+        beta=beta,
+        generator=generator,
+        precision=precision,
+        augment=augment,
     )
     (result,) = train_models(
         stack,

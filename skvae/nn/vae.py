@@ -7,7 +7,7 @@ arrays and random states into these modules.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -125,6 +125,12 @@ class VAE(nn.Module):
         eps = standard_normal(mu.shape, generator, mu.device, mu.dtype)
         z = mu + eps * torch.exp(0.5 * logvar)
         return self.decode(self._decoder_input(z, x)), mu, logvar
+
+    def augment_batch(
+        self, x: torch.Tensor, augment: Callable, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """A training batch ``x`` after ``augment(x, generator=generator)``."""
+        return augment(x, generator=generator)
 
     def _decoder_input(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """What the decoder gets for codes ``z`` of inputs ``x``: the codes here."""
