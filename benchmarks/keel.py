@@ -18,7 +18,10 @@ take part. Reading rules:
   where ``positive`` is the larger class;
 - numeric (``real``, ``integer``, ``numeric``) inputs are read as floats;
   nominal inputs (``{a, b, c}``) are one-hot encoded, one column per category
-  that occurs (a later step adds proper categorical support); the data sets with
+  that occurs (declared order), by default; with ``--categorical`` each is
+  instead one column of integer codes ``0 .. k-1``, the ``k`` categories that
+  occur in declared order (undeclared values, if any, after them), and those
+  columns are the categorical ones (see "Categorical mode"); the data sets with
   nominal inputs are listed in the results;
 - ``?`` and ``<null>`` are missing values; rows with one are dropped (one file
   has some: ``cleveland-0_vs_4``, 4 rows); ``%`` lines are comments.
@@ -42,6 +45,22 @@ equivalence). Samplers:
 - ``vae``: ``VAEOversampler(sampling_strategy="auto", random_state=0)``, every
   other setting at its default (the baseline; nothing tuned).
 
+Categorical mode (``--categorical``, issue #29's mixed data; off by default):
+per fold, only the continuous columns are standardised (fitted on the training
+fold; the code columns pass untouched); ``smote`` becomes
+``SMOTENC(categorical_features=..., random_state=0, k_neighbors=min(5,
+n_minority_train - 1))``, or ``SMOTEN`` (same settings) when every input is
+nominal, which ``SMOTENC`` refuses; ``vae`` gets ``categorical_features=...``
+(its VAE models each as a one-hot group with a categorical likelihood); ``ros``
+and ``none`` are unchanged. A synthetic row holding a code that the training
+fold's column lacks fails the fold. After resampling the classifiers see the
+continuous columns as they are followed by each code column one-hot
+(``OneHotEncoder(handle_unknown="ignore")`` with the categories of the whole
+data set, so every fold has the same columns). The dispersion uses the
+continuous columns only (NaN for the all-nominal data sets). Data sets without
+nominal inputs run exactly as in the default mode. The mode is part of the
+runs file's configuration key, so its lines never mix with the default's.
+
 Classifiers: ``KNeighborsClassifier()`` (``knn``, k=5),
 ``DecisionTreeClassifier(random_state=0)`` (``tree``), ``SVC()`` (``svc``, AUC from
 ``decision_function``) and ``LogisticRegression(max_iter=1000)`` (``logreg``); AUC
@@ -53,11 +72,13 @@ score is the mean over its 10 folds. The fit time of each sampler
 Dispersion (the issue's diagnosis): per fold and over-sampler, the standard
 deviation of each feature over the synthetic minority rows divided by that over
 the real minority training rows (standardised space, ``ddof=0``, features whose
-real standard deviation is 0 left out); the median over features is one value
-per fold. ROS's "synthetic" rows are copies of real ones.
+real standard deviation is 0 left out; ``--categorical``: continuous features
+only); the median over features is one value per fold. ROS's "synthetic" rows
+are copies of real ones.
 
-Failures: an exception in a sampler's ``fit_resample`` (or a classifier's fit) or
-non-finite synthetic rows is caught per fold and recorded; that fold's scores
+Failures: an exception in a sampler's ``fit_resample`` (or a classifier's fit),
+non-finite synthetic rows or (``--categorical``) unknown category codes are
+caught per fold and recorded; that fold's scores
 are missing for that sampler. The rank tables use the data sets on which every
 sampler finished every fold (the others are listed).
 
@@ -80,6 +101,8 @@ Run (one thread; the full run, 97 data sets, took 6.6 min on this 2-core AMD EPY
     OMP_NUM_THREADS=1 python benchmarks/keel.py                  # all data sets
     OMP_NUM_THREADS=1 python benchmarks/keel.py --half even      # the tuning half
     OMP_NUM_THREADS=1 python benchmarks/keel.py --datasets glass1 yeast5 --samplers none smote
+    OMP_NUM_THREADS=1 python benchmarks/keel.py --categorical --samplers smote vae \
+        --datasets car-good zoo-3 --out benchmarks/results/keel_categorical
 
 Results: ``benchmarks/results/keel.json`` (settings, machine, every data set's
 means, the summary tables), ``keel.md`` (the tables), ``keel_datasets.csv`` (one
@@ -250,13 +273,21 @@ def read_keel(path: str | Path) -> KeelData:
     return parse_keel(Path(path).read_text(encoding="utf-8", errors="replace"))
 
 
-def keel_to_xy(data: KeelData) -> tuple[np.ndarray, np.ndarray, dict]:
+def keel_to_xy(data: KeelData, categorical: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
     """``(X, y, info)``: float features (nominal inputs one-hot), ``y`` 1 = positive.
 
     Rows with a missing value in an input or the class are dropped. The
     positive class (``y == 1``) is the rarer label, whatever its name: in
     ``ecoli-0_vs_1`` KEEL's label ``positive`` is the larger class (143 of 220
     rows), so there ``negative`` becomes 1. With equal counts ``positive`` is 1.
+
+    A nominal input's categories are those that occur in the kept rows, in the
+    declared order (undeclared values, if any, after them, sorted). By default
+    each becomes one 0/1 column. With ``categorical=True`` the input becomes
+    *one* column of integer codes ``0 .. k-1`` in that order (code ``j`` is the
+    ``j``-th one-hot column of the default), and ``info`` gains
+    ``categorical_features`` (those columns' indices in ``X``) and
+    ``categories`` (their ``k``).
     """
     names = [a.name for a in data.attributes]
     cols = [names.index(n) for n in data.inputs]
@@ -275,6 +306,7 @@ def keel_to_xy(data: KeelData) -> tuple[np.ndarray, np.ndarray, dict]:
     y = np.array([lab == positive for lab in labels], dtype=np.int64)
 
     columns, feature_names, nominal = [], [], []
+    categorical_features, n_categories = [], []
     for c in cols:
         attr = data.attributes[c]
         values = [r[c] for r in kept]
@@ -283,6 +315,13 @@ def keel_to_xy(data: KeelData) -> tuple[np.ndarray, np.ndarray, dict]:
             cats = [v for v in attr.values if v in seen]
             cats += sorted(seen - set(cats))  # undeclared values, if any
             nominal.append({"name": attr.name, "categories": len(cats)})
+            if categorical:
+                code = {cat: j for j, cat in enumerate(cats)}
+                categorical_features.append(len(columns))
+                n_categories.append(len(cats))
+                columns.append(np.array([code[v] for v in values], dtype=float))
+                feature_names.append(attr.name)
+                continue
             for cat in cats:
                 columns.append(np.array([v == cat for v in values], dtype=float))
                 feature_names.append(f"{attr.name}={cat}")
@@ -307,6 +346,9 @@ def keel_to_xy(data: KeelData) -> tuple[np.ndarray, np.ndarray, dict]:
         "keel_positive_is_minority": keel_positive is None or positive == keel_positive,
         "feature_names": feature_names,
     }
+    if categorical:
+        info["categorical_features"] = categorical_features
+        info["categories"] = n_categories
     return X, y, info
 
 
@@ -382,23 +424,100 @@ def split_halves(names: Sequence[str], half: str) -> list[str]:
 
 
 # ------------------------------------------------------------ estimators
-def make_sampler(name: str, n_minority_train: int, vae_params: dict | None = None):
-    """A sampler (None for ``none``), seeded with 0; ``vae_params`` change the VAE's."""
-    from imblearn.over_sampling import SMOTE, RandomOverSampler
+def make_sampler(
+    name: str,
+    n_minority_train: int,
+    vae_params: dict | None = None,
+    *,
+    categorical_features: Sequence[int] = (),
+    n_features: int | None = None,
+):
+    """A sampler (None for ``none``), seeded with 0; ``vae_params`` change the VAE's.
 
+    ``categorical_features`` (``--categorical``: columns of category codes among
+    ``n_features``) go to the VAE and turn SMOTE into ``SMOTENC``, or ``SMOTEN``
+    when every column is categorical (``SMOTENC`` refuses that). Without them
+    (the default) the samplers are the plain ones.
+    """
+    from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC, RandomOverSampler
+
+    cats = [int(j) for j in categorical_features]
+    if cats and n_features is None:
+        raise ValueError("categorical_features needs n_features")
     if name == "none":
         return None
     if name == "ros":
         return RandomOverSampler(random_state=SEED)
     if name == "smote":
-        return SMOTE(random_state=SEED, k_neighbors=min(5, n_minority_train - 1))
+        k = min(5, n_minority_train - 1)
+        if not cats:
+            return SMOTE(random_state=SEED, k_neighbors=k)
+        if len(cats) == n_features:
+            return SMOTEN(random_state=SEED, k_neighbors=k)
+        return SMOTENC(categorical_features=cats, random_state=SEED, k_neighbors=k)
     if name == "vae":
         from skvae import VAEOversampler
         from skvae.experiment.config import oversampler_params
 
         params = oversampler_params(vae_params or {})
+        if cats:
+            params["categorical_features"] = cats
         return VAEOversampler(sampling_strategy="auto", random_state=SEED, **params)
     raise ValueError(f"unknown sampler {name!r}; choose from {SAMPLERS}")
+
+
+class MixedScaler:
+    """``StandardScaler`` on the continuous columns only; category codes left as they are.
+
+    ``--categorical``'s scaler: fitted on the training fold, output in ``X``'s
+    column order.
+    """
+
+    def __init__(self, categorical_features: Sequence[int]):
+        self.categorical_features = [int(j) for j in categorical_features]
+
+    def fit(self, X: np.ndarray) -> MixedScaler:
+        from sklearn.preprocessing import StandardScaler
+
+        self.continuous_ = continuous_columns(X.shape[1], self.categorical_features)
+        self.scaler_ = StandardScaler().fit(X[:, self.continuous_]) if self.continuous_ else None
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        out = np.array(X, dtype=float, copy=True)
+        if self.scaler_ is not None:
+            out[:, self.continuous_] = self.scaler_.transform(X[:, self.continuous_])
+        return out
+
+
+def continuous_columns(n_features: int, categorical_features: Sequence[int]) -> list[int]:
+    """The column indices that are not categorical, in order."""
+    cats = {int(j) for j in categorical_features}
+    return [j for j in range(n_features) if j not in cats]
+
+
+class ClassifierInput:
+    """What the classifiers see in ``--categorical``: the continuous columns as they
+    are, then each categorical column one-hot.
+
+    A ``OneHotEncoder(handle_unknown="ignore")`` whose categories are fixed from
+    ``X_all`` (the whole data set's codes), so every fold has the same columns.
+    """
+
+    def __init__(self, X_all: np.ndarray, categorical_features: Sequence[int]):
+        from sklearn.preprocessing import OneHotEncoder
+
+        self.categorical_features = [int(j) for j in categorical_features]
+        self.continuous = continuous_columns(X_all.shape[1], self.categorical_features)
+        cats = [np.unique(X_all[:, j]) for j in self.categorical_features]
+        self.encoder = OneHotEncoder(
+            categories=cats, handle_unknown="ignore", sparse_output=False, dtype=float
+        ).fit(X_all[:, self.categorical_features])
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return np.hstack(
+            [X[:, self.continuous], self.encoder.transform(X[:, self.categorical_features])]
+        )
 
 
 def make_classifier(name: str):
@@ -463,7 +582,8 @@ def run_dataset(
     *,
     n_splits: int = N_SPLITS,
     n_repeats: int = N_REPEATS,
-    sampler_factory: Callable[[str, int], object] = make_sampler,
+    sampler_factory: Callable[..., object] = make_sampler,
+    categorical_features: Sequence[int] = (),
     log: Callable[[str], None] | None = None,
 ) -> dict:
     """Cross-validate every (sampler, classifier) on one data set.
@@ -472,10 +592,23 @@ def run_dataset(
     NaN where the fold failed), ``fit_s`` and ``dispersion`` (per sampler, per
     fold), ``synthetic`` (rows added per fold) and ``failures`` (one dict per
     failed fold: sampler, classifier or None, fold, error).
+
+    ``categorical_features`` (``--categorical``; columns of category codes):
+    the scaler standardises the other columns only (:class:`MixedScaler`), the
+    factory is called as ``sampler_factory(name, n_min, categorical_features=...,
+    n_features=...)``, a synthetic row with a code that the training fold's
+    column lacks fails the fold (like a non-finite one), the dispersion uses the
+    continuous columns only and the classifiers get the categorical columns
+    one-hot (:class:`ClassifierInput`). Empty (the default): exactly the plain
+    protocol, ``sampler_factory(name, n_min)``.
     """
     from sklearn.model_selection import RepeatedStratifiedKFold
     from sklearn.preprocessing import StandardScaler
 
+    cats = [int(j) for j in categorical_features]
+    cont = continuous_columns(X.shape[1], cats)
+    to_clf = ClassifierInput(X, cats) if cats else None
+    factory_kwargs = {"categorical_features": cats, "n_features": X.shape[1]} if cats else {}
     cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=SEED)
     n_folds = n_splits * n_repeats
     nan = float("nan")
@@ -485,16 +618,17 @@ def run_dataset(
     synthetic = {s: [0] * n_folds for s in samplers}
     failures, warned = [], {}
     for k, (train, test) in enumerate(cv.split(X, y)):
-        scaler = StandardScaler().fit(X[train])
+        scaler = (MixedScaler(cats) if cats else StandardScaler()).fit(X[train])
         X_tr, y_tr, X_te, y_te = (
             scaler.transform(X[train]),
             y[train],
             scaler.transform(X[test]),
             y[test],
         )
+        X_te_clf = to_clf.transform(X_te) if to_clf else X_te
         n_min = int((y_tr == 1).sum())
         for s in samplers:
-            sampler = sampler_factory(s, n_min)
+            sampler = sampler_factory(s, n_min, **factory_kwargs)
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
@@ -514,6 +648,9 @@ def run_dataset(
                 bad = int((~np.isfinite(new)).any(axis=1).sum()) if len(new) else 0
                 if bad:
                     raise FloatingPointError(f"{bad} of {len(new)} synthetic rows not finite")
+                bad = unknown_codes(X_tr, new, cats) if cats and len(new) else 0
+                if bad:
+                    raise ValueError(f"{bad} of {len(new)} synthetic rows hold an unknown code")
             except Exception as exc:  # noqa: BLE001 - record and go on
                 failures.append(
                     {"sampler": s, "classifier": None, "fold": k, "error": _first_line(exc)}
@@ -523,11 +660,15 @@ def run_dataset(
                 continue
             if s in dispersion:
                 new_y = y_rs[len(X_tr) :]
-                dispersion[s][k] = dispersion_ratio(X_tr[y_tr == 1], new[new_y == 1])
+                real_min, synth = X_tr[y_tr == 1], new[new_y == 1]
+                if cats:  # the continuous columns only (none: NaN)
+                    real_min, synth = real_min[:, cont], synth[:, cont]
+                dispersion[s][k] = dispersion_ratio(real_min, synth)
+            X_fit = to_clf.transform(X_rs) if to_clf else X_rs
             for c in classifiers:
                 try:
-                    clf = make_classifier(c).fit(X_rs, y_rs)
-                    result = scores(y_te, clf.predict(X_te), positive_score(clf, X_te))
+                    clf = make_classifier(c).fit(X_fit, y_rs)
+                    result = scores(y_te, clf.predict(X_te_clf), positive_score(clf, X_te_clf))
                 except Exception as exc:  # noqa: BLE001
                     failures.append(
                         {"sampler": s, "classifier": c, "fold": k, "error": _first_line(exc)}
@@ -543,6 +684,14 @@ def run_dataset(
         "failures": failures,
         "warnings": warned,
     }
+
+
+def unknown_codes(X_train: np.ndarray, new: np.ndarray, categorical_features) -> int:
+    """Rows of ``new`` with a categorical column holding a code absent from ``X_train``'s."""
+    bad = np.zeros(len(new), dtype=bool)
+    for j in categorical_features:
+        bad |= ~np.isin(new[:, j], np.unique(X_train[:, j]))
+    return int(bad.sum())
 
 
 def fold_means(folds: dict) -> dict:
@@ -567,9 +716,16 @@ def config_key(
     n_splits=N_SPLITS,
     n_repeats=N_REPEATS,
     vae_params: dict | None = None,
+    categorical: bool = False,
 ) -> dict:
-    """What a finished line must match to be reused (order does not matter)."""
+    """What a finished line must match to be reused (order does not matter).
+
+    ``categorical`` (``--categorical``) adds ``"categorical": True``; the default
+    mode's key has no such entry, so its earlier lines still match.
+    """
     extra = {"vae_params": dict(sorted(vae_params.items()))} if vae_params else {}
+    if categorical:
+        extra["categorical"] = True
     return {
         **extra,
         "samplers": sorted(samplers),
@@ -646,12 +802,15 @@ def run_benchmark(
     samplers: Sequence[str] = SAMPLERS,
     classifiers: Sequence[str] = CLASSIFIERS,
     *,
+    categorical: bool = False,
     log: Callable[[str], None] | None = print,
     **kwargs,
 ) -> list[str]:
     """Run the data sets not yet in ``runs_path``; append each as it finishes.
 
-    Returns the names run now (the skipped ones are not).
+    ``categorical``: nominal inputs as code columns, given to
+    :func:`run_dataset` as ``categorical_features``. Returns the names run now
+    (the skipped ones are not).
     """
     done = load_runs(runs_path, config)
     ran = []
@@ -659,7 +818,9 @@ def run_benchmark(
     if log and len(todo) < len(names):
         log(f"skipping {len(names) - len(todo)} data sets already in {runs_path}")
     for i, name in enumerate(todo, 1):
-        X, y, info = keel_to_xy(read_keel(paths[name]))
+        X, y, info = keel_to_xy(read_keel(paths[name]), categorical=categorical)
+        if categorical:
+            kwargs["categorical_features"] = info["categorical_features"]
         start, cpu_start = time.perf_counter(), time.process_time()
         if log:
             log(
@@ -1091,7 +1252,22 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="VAEOversampler parameter over the defaults, e.g. generation=sample (repeatable)",
     )
     parser.add_argument(
+        "--categorical",
+        action="store_true",
+        help="nominal inputs as one column of category codes each: scaled apart, given to "
+        "the VAE as categorical_features and SMOTE as SMOTENC / SMOTEN, one-hot for the "
+        "classifiers (a separate configuration in the runs file)",
+    )
+    parser.add_argument(
         "--list", action="store_true", help="list the data sets and halves, run nothing"
+    )
+    parser.add_argument(
+        "--summary-to",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run nothing: summarise the finished runs of --out (same settings) on the chosen "
+        "data sets (--datasets, --half) into DIR, e.g. the one-hot mode on the nominal sets",
     )
     return parser.parse_args(argv)
 
@@ -1119,7 +1295,9 @@ def main(argv=None) -> int:
     samplers = [s for s in SAMPLERS if s in args.samplers]
     classifiers = [c for c in CLASSIFIERS if c in args.classifiers]
     vae_params = dict(args.vae_param)
-    config = config_key(samplers, classifiers, args.max_rows, vae_params=vae_params)
+    config = config_key(
+        samplers, classifiers, args.max_rows, vae_params=vae_params, categorical=args.categorical
+    )
     out = Path(args.out)
     runs_path = out / RUNS_FILE
 
@@ -1130,19 +1308,30 @@ def main(argv=None) -> int:
     load_start = bm.load_average()
     start = time.perf_counter()
     interrupted = None
-    print(f"{len(chosen)} data sets ({args.half}), samplers {samplers}, classifiers {classifiers}")
+    print(
+        f"{len(chosen)} data sets ({args.half}), samplers {samplers}, classifiers {classifiers}"
+        + (", nominal inputs categorical" if args.categorical else "")
+    )
+    if args.summary_to is not None:
+        # Only the chosen data sets' finished runs, summarised into another folder.
+        halves = {n: h for n, h in halves.items() if n in set(chosen)}
+        out = Path(args.summary_to)
     try:
         with threadpool_limits(limits=args.threads):
-            run_benchmark(
-                chosen,
-                paths,
-                halves,
-                runs_path,
-                config,
-                samplers,
-                classifiers,
-                sampler_factory=lambda name, n_min: make_sampler(name, n_min, vae_params),
-            )
+            if args.summary_to is None:
+                run_benchmark(
+                    chosen,
+                    paths,
+                    halves,
+                    runs_path,
+                    config,
+                    samplers,
+                    classifiers,
+                    categorical=args.categorical,
+                    sampler_factory=lambda name, n_min, **kw: make_sampler(
+                        name, n_min, vae_params, **kw
+                    ),
+                )
     except (KeyboardInterrupt, Interrupted) as exc:
         interrupted = type(exc).__name__
         print(f"\ninterrupted ({interrupted}); writing the summary of the finished data sets")
@@ -1152,7 +1341,7 @@ def main(argv=None) -> int:
 
     records = [r for n, r in load_runs(runs_path, config).items() if n in halves]
     records.sort(key=lambda r: r["dataset"])
-    missing = [n for n in names if n not in {r["dataset"] for r in records}]
+    missing = [n for n in names if n in halves and n not in {r["dataset"] for r in records}]
     with_nominal = [r["dataset"] for r in records if r["info"]["nominal_inputs"]]
     not_minority = [r["dataset"] for r in records if not r["info"]["keel_positive_is_minority"]]
     meta = {
@@ -1185,6 +1374,14 @@ def main(argv=None) -> int:
         "load_average_end": bm.load_average(),
         "interrupted": interrupted or "no",
         "datasets_with_nominal_inputs": with_nominal,
+        "nominal_inputs": (
+            "--categorical: one column of codes each (0..k-1, declared order of the categories "
+            "that occur); continuous columns standardised alone; VAEOversampler("
+            "categorical_features=...), SMOTENC (SMOTEN when every input is nominal); "
+            "classifiers get the codes one-hot; dispersion over continuous columns only"
+            if args.categorical
+            else "one-hot encoded, then standardised like every column"
+        ),
     }
     notes = [
         "Scores are means over the 10 folds of a data set; ranks are over the samplers within a "
@@ -1201,6 +1398,19 @@ def main(argv=None) -> int:
         "Nominal inputs are one-hot encoded (then standardised like every column): "
         f"{len(with_nominal)} data sets have some ({', '.join(with_nominal) or 'none'}).",
     ]
+    if args.categorical:
+        notes[-1] = (
+            "--categorical: each nominal input is one column of integer codes 0..k-1 (the "
+            "categories that occur, in declared order); only the other columns are "
+            "standardised (fitted on the training fold); 'smote' is SMOTENC(categorical_"
+            "features=...) or SMOTEN when every input is nominal, 'vae' VAEOversampler("
+            "categorical_features=...); the classifiers see each code column one-hot "
+            "(OneHotEncoder(handle_unknown='ignore'), categories of the whole data set), the "
+            "continuous ones as they are. The dispersion uses the continuous columns only "
+            "(NaN for all-nominal data sets). Data sets without nominal inputs run exactly as "
+            f"in the default mode. {len(with_nominal)} data sets have nominal inputs "
+            f"({', '.join(with_nominal) or 'none'})."
+        )
     if not_minority:
         notes.append(
             "KEEL's label 'positive' is the larger class in "

@@ -466,3 +466,229 @@ def test_interrupt_keeps_finished_datasets(keel, tmp_path, monkeypatch):
     monkeypatch.setattr(keel, "run_dataset", real)
     assert keel.main(args) == 0
     assert [r["dataset"] for r in _lines(out / keel.RUNS_FILE)] == ["alpha", "beta", "gamma"]
+
+
+# ------------------------------------------------------- categorical mode
+def mixed_keel_text(n_neg: int, n_pos: int, seed: int = 0, nominal_only: bool = False) -> str:
+    """A KEEL file with a real input ``a`` (unless ``nominal_only``), a nominal
+    ``colour`` (declared blue, red, green) and a nominal ``size``; learnable."""
+    rng = np.random.default_rng(seed)
+    lines = ["@relation mixed"]
+    lines += [] if nominal_only else ["@attribute a real [-10.0, 10.0]"]
+    lines += [
+        "@attribute colour {blue, red, green}",
+        "@attribute size {S, M, L}",
+        "@attribute Class {positive, negative}",
+        "@data",
+    ]
+    colours, sizes = ["blue", "red", "green"], ["S", "M", "L"]
+    for label, n, shift, p in (
+        ("negative", n_neg, 0.0, [0.1, 0.45, 0.45]),
+        ("positive", n_pos, 1.5, [0.7, 0.2, 0.1]),
+    ):
+        for _ in range(n):
+            row = [] if nominal_only else [f"{rng.normal(shift, 1.0):.4f}"]
+            row += [colours[rng.choice(3, p=p)], sizes[rng.integers(3)], label]
+            lines.append(", ".join(row))
+    return "\n".join(lines) + "\n"
+
+
+def test_categorical_reading_codes(keel):
+    """--categorical: a nominal input is one code column (declared order, seen categories)."""
+    data = keel.read_keel(FIXTURE)
+    X, y, info = keel.keel_to_xy(data, categorical=True)
+    assert info["feature_names"] == ["Length", "Count", "Colour", "Size"]
+    assert info["categorical_features"] == [2, 3] and info["categories"] == [3, 3]
+    # Colour: red 0, green 1, blue 2; Size: S 0, M 1, L 2 (XL never occurs: no code).
+    np.testing.assert_array_equal(
+        X, [[1.5, 3, 0, 0], [2.0, 4, 1, 1], [0.1, 0, 2, 0], [9.5, 12, 0, 2], [4.0, 2, 1, 1]]
+    )
+    np.testing.assert_array_equal(y, [0, 0, 1, 0, 1])
+    # Code j is the j-th one-hot column of the default mode.
+    X1, _, info1 = keel.keel_to_xy(data)
+    np.testing.assert_array_equal(X[:, 2], X1[:, 2:5].argmax(axis=1))
+    np.testing.assert_array_equal(X[:, 3], X1[:, 5:8].argmax(axis=1))
+    assert "categorical_features" not in info1  # the default mode's info is unchanged
+    assert info["nominal_inputs"] == info1["nominal_inputs"]
+
+
+def test_mixed_scaler_scales_continuous_only(keel):
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(5, 2, 30), rng.integers(0, 4, 30), rng.normal(-3, 9, 30)])
+    train, test = X[:20], X[20:]
+    scaler = keel.MixedScaler([1]).fit(train)
+    want = StandardScaler().fit(train[:, [0, 2]])
+    for part in (train, test):
+        out = scaler.transform(part)
+        np.testing.assert_array_equal(out[:, 1], part[:, 1])  # codes untouched
+        np.testing.assert_allclose(out[:, [0, 2]], want.transform(part[:, [0, 2]]))
+    assert abs(scaler.transform(train)[:, 0].mean()) < 1e-12
+    codes = X[:, [1]]
+    np.testing.assert_array_equal(keel.MixedScaler([0]).fit(codes).transform(codes), codes)
+
+
+def test_smotenc_or_smoten(keel):
+    from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
+
+    s = keel.make_sampler("smote", 10, categorical_features=[1], n_features=3)
+    assert type(s) is SMOTENC and list(s.categorical_features) == [1] and s.k_neighbors == 5
+    s = keel.make_sampler("smote", 4, categorical_features=[0, 1, 2], n_features=3)
+    assert type(s) is SMOTEN and s.k_neighbors == 3 and s.random_state == 0
+    assert type(keel.make_sampler("smote", 10)) is SMOTE  # the default mode
+    vae = keel.make_sampler("vae", 10, {"generation": "sample"}, categorical_features=[2],
+                            n_features=3)  # fmt: skip
+    assert vae.categorical_features == [2] and vae.generation == "sample"
+    assert keel.make_sampler("vae", 10).categorical_features is None
+    assert keel.make_sampler("ros", 10, categorical_features=[1], n_features=3) is not None
+    with pytest.raises(ValueError, match="n_features"):
+        keel.make_sampler("smote", 10, categorical_features=[1])
+    # Why SMOTEN: SMOTENC refuses data whose every column is categorical.
+    X = np.random.default_rng(0).integers(0, 3, (30, 2)).astype(float)
+    y = np.r_[np.zeros(22), np.ones(8)].astype(int)
+    with pytest.raises(ValueError):
+        SMOTENC(categorical_features=[0, 1], random_state=0).fit_resample(X, y)
+
+
+def test_classifier_input_is_one_hot(keel):
+    X_all = np.array([[0.5, 0, 2], [1.5, 1, 0], [2.5, 2, 1], [3.5, 1, 1]], dtype=float)
+    enc = keel.ClassifierInput(X_all, [1, 2])
+    # Rows with codes 0 and 1 only still get all three columns of each code column.
+    out = enc.transform(np.array([[9.0, 0, 1], [8.0, 1, 1]]))
+    np.testing.assert_array_equal(out, [[9, 1, 0, 0, 0, 1, 0], [8, 0, 1, 0, 0, 1, 0]])
+    # An unknown code is ignored: all zeros in its group.
+    np.testing.assert_array_equal(enc.transform(np.array([[1.0, 7, 0]])), [[1, 0, 0, 0, 1, 0, 0]])
+
+
+class _Capture:
+    """Wraps a sampler; keeps the rows it was given and the new rows it made."""
+
+    def __init__(self, inner, log):
+        self.inner, self.log = inner, log
+
+    def fit_resample(self, X, y):
+        X_rs, y_rs = self.inner.fit_resample(X, y)
+        self.log.append((type(self.inner).__name__, np.array(X), np.asarray(X_rs)[len(X) :]))
+        return X_rs, y_rs
+
+
+def test_run_dataset_categorical(keel, one_torch_thread, monkeypatch):
+    """--categorical through the fold loop: codes reach the samplers unscaled, every
+    synthetic row holds valid codes, and the classifiers get one-hot columns."""
+    X, y, info = keel.keel_to_xy(keel.parse_keel(mixed_keel_text(45, 15)), categorical=True)
+    cats = info["categorical_features"]
+    assert cats == [1, 2] and info["categories"] == [3, 3]
+    seen, fitted = [], []
+
+    def factory(name, n_min, **kw):
+        assert kw == {"categorical_features": cats, "n_features": 3}
+        sampler = keel.make_sampler(name, n_min, {"max_epochs": 2}, **kw)
+        return None if sampler is None else _Capture(sampler, seen)
+
+    real_clf = keel.make_classifier
+
+    class Recording:
+        def __init__(self, clf):
+            self.clf = clf
+
+        def fit(self, X_fit, y_fit):
+            fitted.append(np.array(X_fit))
+            self.clf.fit(X_fit, y_fit)
+            return self.clf
+
+    monkeypatch.setattr(keel, "make_classifier", lambda c: Recording(real_clf(c)))
+    res = keel.run_dataset(X, y, ["none", "smote", "vae"], ["logreg"], n_repeats=1,
+                           sampler_factory=factory, categorical_features=cats)  # fmt: skip
+    assert res["failures"] == []
+    assert {name for name, _, _ in seen} == {"SMOTENC", "VAEOversampler"}
+    for _, X_in, new in seen:
+        # The sampler's input: codes untouched, the continuous column standardised.
+        assert set(np.unique(X_in[:, cats])) <= {0.0, 1.0, 2.0}
+        assert abs(X_in[:, 0].mean()) < 1e-9 and X_in[:, 0].std() == pytest.approx(1.0)
+        assert len(new) > 0
+        for j in cats:  # every generated row: a code of the training fold's column
+            assert np.isin(new[:, j], np.unique(X_in[:, j])).all()
+    assert set(res["synthetic"]["vae"]) == {24} and set(res["synthetic"]["smote"]) == {24}
+    # Classifier input: a (scaled) continuous column, then 3 + 3 one-hot columns.
+    assert len(fitted) == 15 and all(f.shape[1] == 7 for f in fitted)
+    for f in fitted:
+        assert set(np.unique(f[:, 1:])) <= {0.0, 1.0}
+        np.testing.assert_array_equal(f[:, 1:4].sum(axis=1), 1)
+        np.testing.assert_array_equal(f[:, 4:7].sum(axis=1), 1)
+    assert all(math.isfinite(v) for v in res["dispersion"]["vae"] + res["dispersion"]["smote"])
+    assert all(math.isfinite(v) for v in res["folds"]["logreg"]["vae"]["auc"])
+
+
+class _BadCodes:
+    def fit_resample(self, X, y):
+        extra = np.repeat(X[y == 1][:2], 2, axis=0)
+        extra[:, 1] = 9.0  # never a code of the column
+        return np.vstack([X, extra]), np.concatenate([y, [1] * len(extra)])
+
+
+def test_run_dataset_categorical_all_nominal_and_bad_codes(keel):
+    """All-nominal data: SMOTEN runs, the dispersion is undefined (no continuous
+    column); a sampler that makes an unknown code fails its folds."""
+    X, y, info = keel.keel_to_xy(
+        keel.parse_keel(mixed_keel_text(40, 12, nominal_only=True)), categorical=True
+    )
+    assert info["categorical_features"] == [0, 1]
+
+    def factory(name, n_min, **kw):
+        return _BadCodes() if name == "ros" else keel.make_sampler(name, n_min, **kw)
+
+    res = keel.run_dataset(X, y, ["ros", "smote"], ["knn"], n_repeats=1,
+                           sampler_factory=factory, categorical_features=[0, 1])  # fmt: skip
+    assert {(f["sampler"], f["error"]) for f in res["failures"]} == {
+        ("ros", "ValueError: 4 of 4 synthetic rows hold an unknown code")
+    }
+    assert all(math.isfinite(v) for v in res["folds"]["knn"]["smote"]["auc"])
+    assert all(math.isnan(v) for v in res["dispersion"]["smote"])
+
+
+def test_config_key_and_runs_differ_between_modes(keel, tmp_path):
+    plain = keel.config_key(["none", "ros"], ["logreg"], 3000)
+    cat = keel.config_key(["none", "ros"], ["logreg"], 3000, categorical=True)
+    assert cat != plain and cat["categorical"] is True
+    assert "categorical" not in plain  # the lines written before the mode still match
+    data, out = tmp_path / "data", tmp_path / "out"
+    data.mkdir()
+    (data / "mixed.dat").write_text(mixed_keel_text(30, 10), "utf-8")
+    args = ["--data-dir", str(data), "--out", str(out), "--samplers", "none", "ros"]
+    args += ["--classifiers", "logreg"]
+    assert keel.main([*args, "--categorical"]) == 0
+    runs = out / keel.RUNS_FILE
+    assert set(keel.load_runs(runs, cat)) == {"mixed"} and keel.load_runs(runs, plain) == {}
+    payload = json.loads((out / "keel.json").read_text())
+    assert payload["meta"]["nominal_inputs"].startswith("--categorical")
+    assert "--categorical" in (out / "keel.md").read_text()
+    # The default mode does not take the categorical line for its own: it runs again.
+    assert keel.main(args) == 0
+    lines = _lines(runs)
+    assert [r["config"].get("categorical", False) for r in lines] == [True, False]
+    assert lines[0]["info"]["features"] == 3 and lines[1]["info"]["features"] == 7
+    assert keel.load_runs(runs, plain)["mixed"]["info"]["features"] == 7
+
+
+def test_summary_to_summarises_finished_runs_of_the_chosen_sets_and_runs_nothing(
+    keel, tmp_path, monkeypatch
+):
+    data, out, summary = tmp_path / "data", tmp_path / "out", tmp_path / "summary"
+    data.mkdir()
+    for name in ("alpha", "beta"):
+        (data / f"{name}.dat").write_text(mixed_keel_text(30, 10), "utf-8")
+    args = ["--data-dir", str(data), "--out", str(out), "--samplers", "none", "ros"]
+    args += ["--classifiers", "logreg"]
+    assert keel.main(args) == 0
+    before = (out / keel.RUNS_FILE).read_text()
+
+    def no_run(*a, **k):
+        raise AssertionError("--summary-to ran a data set")
+
+    monkeypatch.setattr(keel, "run_benchmark", no_run)
+    assert keel.main([*args, "--datasets", "beta", "--summary-to", str(summary)]) == 0
+    payload = json.loads((summary / "keel.json").read_text())
+    assert [d["dataset"] for d in payload["datasets"]] == ["beta"]
+    assert payload["meta"]["not_yet_run"] == []
+    assert (out / keel.RUNS_FILE).read_text() == before  # the runs file is left alone
