@@ -186,6 +186,7 @@ class Residual(_AroundRealRows):
         self.temperature = temperature
 
     def generate(self, n: int, rng: np.random.RandomState) -> np.ndarray:
+        """``n`` new rows, flat, float32, in the VAE's units."""
         vae = self.vae_
         x, mu, z = _posterior_draws(vae, self.anchors_, n, rng, widen=1.0)
         with torch.inference_mode():
@@ -228,6 +229,7 @@ class Posterior(_AroundRealRows):
         super().check(vae)
 
     def generate(self, n: int, rng: np.random.RandomState) -> np.ndarray:
+        """``n`` new rows, flat, float32, in the VAE's units."""
         _, _, z = _posterior_draws(self.vae_, self.anchors_, n, rng, widen=float(self.widen))
         with torch.inference_mode():
             return self.vae_.generate(z, self.temperature).reshape(n, -1).numpy()
