@@ -408,16 +408,8 @@ def train_vae(
     -------
     TrainResult
     """
-    stack = _SingleVAE(
-        vae,
-        X_train,
-        X_valid,
-        lr=lr,
-        beta=beta,
-        generator=generator,
-        precision=precision,
-        augment=augment,
-    )
+    arithmetic = dict(lr=lr, beta=beta, generator=generator, precision=precision)
+    stack = _SingleVAE(vae, X_train, X_valid, **arithmetic, augment=augment)
     (result,) = train_models(
         stack,
         max_epochs=max_epochs,
