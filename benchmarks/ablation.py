@@ -240,6 +240,15 @@ ARMS: dict[str, dict] = {
     "AUG+VAE cond300 rec": _recipe_vae(
         aug=True, ref="AUG rec", vae=dict(conditional=True, min_steps=300)
     ),
+    # Issue #28's levers on the recipe: draws around real codes (the posterior of a
+    # real image, not the prior), and class-VAEs trained on augmented images.
+    "AUG+VAE post rec": _recipe_vae(aug=True, ref="AUG rec", vae=dict(generation="posterior")),
+    "AUG+VAE vae-aug rec": _recipe_vae(aug=True, ref="AUG rec", vae=dict(augment="affine")),
+    "AUG+VAE cond300 post rec": _recipe_vae(
+        aug=True,
+        ref="AUG rec",
+        vae=dict(conditional=True, min_steps=300, generation="posterior"),
+    ),
 }
 
 
@@ -281,10 +290,13 @@ def sampler_params(vae: dict) -> dict:
     - ``batched`` is dropped: it trained the same class-VAEs (to float rounding);
     - ``pretrain="pooled"`` was removed (round 6: the worst lever); its arm is
       kept as a record only and raises here;
+    - ``augment="affine"``: the VAEs train on batches augmented as the AUG
+      condition's (``training={"augment": RandomAffine(**AUGMENT_DEFAULTS)}``);
     - the training settings (``max_epochs``, ``min_steps``, ``beta``, ...) are
       one ``training`` dict (:func:`skvae.experiment.config.oversampler_params`).
     """
-    from skvae.experiment.config import oversampler_params
+    from skvae import RandomAffine
+    from skvae.experiment.config import AUGMENT_DEFAULTS, oversampler_params
     from skvae.generation import ClassifierFilter, make_generation
 
     params = dict(vae)
@@ -296,6 +308,11 @@ def sampler_params(vae: dict) -> dict:
     params.pop("batched", None)
     if params.pop("conditional", False):
         params["vae"] = "conditional"
+    if "augment" in params:
+        kind = params.pop("augment")
+        if kind != "affine":
+            raise ValueError(f"augment must be 'affine', got {kind!r}.")
+        params["augment"] = RandomAffine(**AUGMENT_DEFAULTS)
     moved = {
         new: params.pop(old)
         for old, new in (

@@ -6,7 +6,8 @@ import math
 import pytest
 from conftest import BENCH_DIR, load_benchmark
 
-from skvae import CNNClassifier, VAEOversampler
+from skvae import CNNClassifier, RandomAffine, VAEOversampler
+from skvae.experiment.config import AUGMENT_DEFAULTS
 from skvae.generation import ClassifierFilter, Decode, Residual
 from skvae.latent import PriorSampler
 
@@ -90,6 +91,12 @@ def test_recorded_vae_options_translate_to_the_current_sampler():
     assert translate(dict(filter_threshold=None)) == {}
     with pytest.raises(ValueError, match="kept only as a record"):
         translate(dict(pretrain="pooled"))
+    # The VAEs trained on batches augmented as the AUG condition's.
+    augment = translate(dict(augment="affine", min_steps=10))["training"]
+    assert augment["min_steps"] == 10
+    assert augment["augment"].get_params() == RandomAffine(**AUGMENT_DEFAULTS).get_params()
+    with pytest.raises(ValueError, match="augment must be 'affine', got 'elastic'"):
+        translate(dict(augment="elastic"))
     # Every recorded arm's options make a sampler with valid settings.
     for name in ablation.ARMS:
         vae = ablation.settings(name)["vae"]
