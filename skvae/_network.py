@@ -145,9 +145,15 @@ def make_vae(
     ``"conv"`` needs ``image_shape``; ``"auto"`` picks ``"conv"`` for images and
     ``"mlp"`` for tables; a callable is called as ``vae(input_shape, latent)``.
     With ``n_classes``, the conditional network of that kind. ``categorical``:
-    one-hot column ranges of an MLP's categorical likelihood.
+    one-hot column ranges of an MLP's categorical likelihood; only the MLP
+    networks model them, so any other network raises.
     ``image_shape_setting`` is the estimator's ``image_shape``, for messages.
     """
+    if categorical and (image_shape is not None or callable(vae) or vae == "conv"):
+        raise ValueError(
+            "categorical_features needs tabular rows and vae='auto', 'mlp' or "
+            f"'conditional'; got image_shape_={image_shape}, vae={vae!r}."
+        )
     if callable(vae):
         input_shape = image_shape if image_shape is not None else (n_features,)
         model = vae(input_shape, latent)

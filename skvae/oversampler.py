@@ -475,11 +475,7 @@ def _categories_as_one_hot(sampler: VAEOversampler, X: np.ndarray) -> tuple[np.n
     sampler.categories_ = fit_categories(X, columns)
     if not len(columns):
         return X, ()
-    if sampler.image_shape_ is not None or callable(sampler.vae) or sampler.vae == "conv":
-        raise ValueError(
-            "categorical_features needs tabular rows and vae='auto', 'mlp' or "
-            f"'conditional'; got image_shape_={sampler.image_shape_}, vae={sampler.vae!r}."
-        )
+    # make_vae refuses the networks that cannot model the groups (before training).
     encoded = encode(X, columns, sampler.categories_)
     return encoded, one_hot_groups(X.shape[1], sampler.categories_)
 

@@ -330,13 +330,16 @@ def fit_class_vaes(
 def _fit_batched(build, X, y, seeds, training, device, callback) -> dict | None:
     start = time.perf_counter()
     labels = list(seeds)
-    parts = [
-        _prepare(build, X[y == label], seeds[label], training, device, f"class {label}")
-        for label in labels
-    ]
-    reason = batchable([part.vae for part in parts])
+    # An augment rules stacking out before any class is built and split.
+    reason, parts = None, []
     if training.augment is not None:
         reason = "augment is set, and the stacked loop has no augmentation"
+    else:
+        parts = [
+            _prepare(build, X[y == label], seeds[label], training, device, f"class {label}")
+            for label in labels
+        ]
+        reason = batchable([part.vae for part in parts])
     if reason is not None:
         warnings.warn(
             f"batched=True: the class-VAEs cannot be trained together ({reason}); "
