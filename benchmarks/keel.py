@@ -496,28 +496,30 @@ def continuous_columns(n_features: int, categorical_features: Sequence[int]) -> 
     return [j for j in range(n_features) if j not in cats]
 
 
-class ClassifierInput:
-    """What the classifiers see in ``--categorical``: the continuous columns as they
-    are, then each categorical column one-hot.
+def classifier_input(X_all: np.ndarray, categorical_features: Sequence[int]):
+    """What the classifiers see in ``--categorical``, as a fitted ``ColumnTransformer``.
 
-    A ``OneHotEncoder(handle_unknown="ignore")`` whose categories are fixed from
-    ``X_all`` (the whole data set's codes), so every fold has the same columns.
+    The continuous columns as they are, then each categorical column one-hot
+    (``OneHotEncoder(handle_unknown="ignore")``) with the categories of ``X_all``
+    (the whole data set's codes), so every fold has the same columns.
     """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
 
-    def __init__(self, X_all: np.ndarray, categorical_features: Sequence[int]):
-        from sklearn.preprocessing import OneHotEncoder
-
-        self.categorical_features = [int(j) for j in categorical_features]
-        self.continuous = continuous_columns(X_all.shape[1], self.categorical_features)
-        cats = [np.unique(X_all[:, j]) for j in self.categorical_features]
-        self.encoder = OneHotEncoder(
-            categories=cats, handle_unknown="ignore", sparse_output=False, dtype=float
-        ).fit(X_all[:, self.categorical_features])
-
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        return np.hstack(
-            [X[:, self.continuous], self.encoder.transform(X[:, self.categorical_features])]
-        )
+    cats = [int(j) for j in categorical_features]
+    one_hot = OneHotEncoder(
+        categories=[np.unique(X_all[:, j]) for j in cats],
+        handle_unknown="ignore",
+        sparse_output=False,
+        dtype=float,
+    )
+    return ColumnTransformer(
+        [
+            ("continuous", "passthrough", continuous_columns(X_all.shape[1], cats)),
+            ("categorical", one_hot, cats),
+        ],
+        sparse_threshold=0.0,
+    ).fit(X_all)
 
 
 def make_classifier(name: str):
@@ -599,7 +601,7 @@ def run_dataset(
     n_features=...)``, a synthetic row with a code that the training fold's
     column lacks fails the fold (like a non-finite one), the dispersion uses the
     continuous columns only and the classifiers get the categorical columns
-    one-hot (:class:`ClassifierInput`). Empty (the default): exactly the plain
+    one-hot (:func:`classifier_input`). Empty (the default): exactly the plain
     protocol, ``sampler_factory(name, n_min)``.
     """
     from sklearn.model_selection import RepeatedStratifiedKFold
@@ -607,7 +609,7 @@ def run_dataset(
 
     cats = [int(j) for j in categorical_features]
     cont = continuous_columns(X.shape[1], cats)
-    to_clf = ClassifierInput(X, cats) if cats else None
+    to_clf = classifier_input(X, cats) if cats else None
     factory_kwargs = {"categorical_features": cats, "n_features": X.shape[1]} if cats else {}
     cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=SEED)
     n_folds = n_splits * n_repeats

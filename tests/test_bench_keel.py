@@ -553,7 +553,7 @@ def test_smotenc_or_smoten(keel):
 
 def test_classifier_input_is_one_hot(keel):
     X_all = np.array([[0.5, 0, 2], [1.5, 1, 0], [2.5, 2, 1], [3.5, 1, 1]], dtype=float)
-    enc = keel.ClassifierInput(X_all, [1, 2])
+    enc = keel.classifier_input(X_all, [1, 2])
     # Rows with codes 0 and 1 only still get all three columns of each code column.
     out = enc.transform(np.array([[9.0, 0, 1], [8.0, 1, 1]]))
     np.testing.assert_array_equal(out, [[9, 1, 0, 0, 0, 1, 0], [8, 0, 1, 0, 0, 1, 0]])
