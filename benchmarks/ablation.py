@@ -78,7 +78,12 @@ RECIPE_BASE, RECIPE_PER_IMAGE = 2000, 20
 
 
 def _recipe(
-    aug: bool, ref: str, scale: float = 1.0, validation: bool = False, precision: str = "bf16"
+    aug: bool,
+    ref: str,
+    scale: float = 1.0,
+    validation: bool = False,
+    precision: str = "bf16",
+    extra: int = 0,
 ) -> dict:
     """A CNN / AUG arm of the round-11 recipe (fixed budget, cosine schedule).
 
@@ -88,7 +93,7 @@ def _recipe(
     cnn = dict(min_steps=0, precision=precision, validation_fraction=0.2 if validation else 0.0)
     if validation:
         cnn.update(monitor="valid_acc", patience=10**6)
-    budget = [round(scale * RECIPE_BASE), round(scale * RECIPE_PER_IMAGE, 3)]
+    budget = [round(scale * RECIPE_BASE) + extra, round(scale * RECIPE_PER_IMAGE, 3)]
     # "schedule": the cosine steps every update (CNNClassifier(updates=...)); three runs
     # recorded without this key stepped it every epoch, built by hand.
     return dict(form="none", aug=aug, ref=ref, cnn=cnn, budget=budget, schedule="per-update")
@@ -229,6 +234,11 @@ ARMS: dict[str, dict] = {
     "AUG rec/2": _recipe(aug=True, scale=0.5, ref="AUG rec"),
     "AUG rec x2": _recipe(aug=True, scale=2.0, ref="AUG rec"),
     "CNN rec x2": _recipe(aug=False, scale=2.0, ref="CNN rec"),
+    # Round 12: AUG gained from twice the budget at 50 images (3 of 3) but a doubled
+    # budget costs 44,000 updates a fit at 1,000. A fixed 3,000 more updates equals
+    # "x2" at 50 images and adds less and less beyond: is augmented training short by
+    # a constant rather than by a factor?
+    "AUG rec+3k": _recipe(aug=True, extra=3000, ref="AUG rec"),
     # The same budget and schedule with 20 % of each class held out and the best
     # epoch (by validation accuracy) restored: does the split pay for itself?
     "AUG rec val": _recipe(aug=True, ref="AUG rec", validation=True),
