@@ -16,6 +16,7 @@ from conftest import result_row
 from skvae import CNNClassifier, RandomAffine, VAEOversampler, VAETraining
 from skvae._network import resolve_training
 from skvae.experiment import runner
+from skvae.experiment import cells as cells_module
 from skvae.experiment.cells import Cell, cell_key, make_cells
 from skvae.experiment.conditions import (
     ALL_CONDITIONS,
@@ -203,6 +204,19 @@ def test_cell_key_depends_only_on_what_the_cell_uses():
     assert cell_key(vae_cell, base, 50) != cell_key(vae_cell, other_vae, 50)
     assert cell_key(vae_cell, base, 50) == cell_key(vae_cell, other_device, 50)
     assert cell_key(cnn_cell, base, 50) != cell_key(cnn_cell, base, 40)
+
+
+def test_cell_key_records_the_auto_update_rule(monkeypatch):
+    # updates="auto" is a rule in code (AUTO_UPDATES): changing it must change the key
+    # of the cells trained by it, and of no other cell.
+    auto = ExperimentConfig().resolved()
+    assert auto["cnn"]["updates"] == "auto"
+    epochs = ExperimentConfig(cnn_params=dict(updates=None, max_epochs=5)).resolved()
+    cell = Cell("digits", 20, None, "AUG", 0)
+    before = cell_key(cell, auto, 50), cell_key(cell, epochs, 50)
+    monkeypatch.setattr(cells_module, "AUTO_UPDATES", (2000, 21))
+    assert cell_key(cell, auto, 50) != before[0]
+    assert cell_key(cell, epochs, 50) == before[1]
 
 
 # ---------------------------------------------------------------- runner

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..classifier import AUTO_UPDATES
 from .baselines import AUGMENT_LEVELS, STRONG_AUGMENT_DEFAULTS
 from .conditions import CONDITIONS, LATENT_FREE, get_condition
 from .config import SYNTHETIC_DEFAULTS
@@ -150,6 +151,12 @@ def cell_inputs(cell: Cell, params: Mapping[str, Mapping[str, Any]], test_size: 
     def keep(p: Mapping[str, Any]) -> dict:
         return {k: v for k, v in sorted(p.items()) if k not in _UNHASHED}
 
+    cnn = keep(params["cnn"])
+    if cnn.get("updates") == "auto":
+        # "auto" names a rule that lives in code: record the rule, so that changing
+        # it recomputes the cells trained by it (cells without "auto" keep their key).
+        cnn["auto_updates"] = list(AUTO_UPDATES)
+
     # Every entry is hashed into the key: adding or renaming one changes the key of
     # every cell that has it (and makes runs recompute those cells).
     return {
@@ -157,7 +164,7 @@ def cell_inputs(cell: Cell, params: Mapping[str, Mapping[str, Any]], test_size: 
         "cell": [cell.dataset, cell.size, cell.latent, cell.condition, cell.seed],
         "test_size_per_class": test_size,
         "test_subset_seed": TEST_SUBSET_SEED,
-        "cnn": keep(params["cnn"]),
+        "cnn": cnn,
         "vae": keep(params["vae"]) if condition.uses_latent else None,
         "augment": keep(params["augment"]) if condition.augment == "affine" else None,
         "strong_augment": STRONG_AUGMENT_DEFAULTS if condition.augment == "strong" else None,
