@@ -4,6 +4,8 @@ Public API
 ----------
 VAEOversampler
     imbalanced-learn over-sampler training one VAE per class.
+SemiSupervisedVAEOversampler
+    The same with one VAE learnt also from unlabelled rows (``y == -1``).
 VAEEncoder
     scikit-learn transformer to and from one VAE's latent space.
 VAETraining
@@ -31,6 +33,7 @@ from .encoder import VAEEncoder
 from .model_selection import BalancedSubsetSplit
 from .nn.fitting import VAETraining
 from .oversampler import VAEOversampler
+from .semi_supervised import SemiSupervisedVAEOversampler
 
 __all__ = [
     "BalancedSubsetSplit",
@@ -39,6 +42,7 @@ __all__ = [
     "ElasticDistortion",
     "RandomAffine",
     "RandomFlip",
+    "SemiSupervisedVAEOversampler",
     "VAEEncoder",
     "VAEOversampler",
     "VAETraining",

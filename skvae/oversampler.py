@@ -33,12 +33,28 @@ from .nn.fitting import (
     VAETraining,
     fit_class_vaes,
     fit_conditional_vae,
+    fit_vae,
     from_vae_units,
     to_vae_units,
 )
 from .nn.seeds import seeded_torch
 
 _IMBLEARN_STRATEGIES = {"auto", "minority", "not minority", "not majority", "all"}
+
+#: What a fit_resample learns, dropped by the next fit or fit_resample; some
+#: (``filter_acceptance_``) exist only with some parameters.
+_FITTED = (
+    "image_shape_",
+    "categorical_features_",
+    "categories_",
+    "classes_",
+    "vaes_",
+    "histories_",
+    "scalers_",
+    "generation_",
+    "filter_",
+    "filter_acceptance_",
+)
 
 
 class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
@@ -245,6 +261,7 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
         Use :meth:`fit_resample`; ``fit`` exists for imbalanced-learn's API.
         """
         X, y, _ = self._check_X_y(X, y)
+        X, y, _ = self._labelled(X, y)
         # No VAEs are trained here: drop an earlier fit_resample's, so that
         # sample() cannot answer with models of other data.
         self._forget_fit()
@@ -277,8 +294,9 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
         check_classification_targets(y)
         arrays_transformer = ArraysTransformer(X, y)
         X, y, binarize_y = self._check_X_y(X, y)
+        X, y, X_unlabeled = self._labelled(X, y)
         self.sampling_strategy_ = self._sampling_targets(y)
-        X_res, y_res = self._fit_resample(X, y)
+        X_res, y_res = self._fit_resample(X, y, X_unlabeled=X_unlabeled)
         if binarize_y:
             y_res = label_binarize(y_res, classes=np.unique(y))
         return arrays_transformer.transform(X_res, y_res)
@@ -325,23 +343,8 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
         _checked_settings(self)
 
     # ------------------------------------------------------------ internals
-    #: What a fit_resample learns, dropped by the next fit or fit_resample; some
-    #: (``filter_acceptance_``) exist only with some parameters.
-    _FITTED = (
-        "image_shape_",
-        "categorical_features_",
-        "categories_",
-        "classes_",
-        "vaes_",
-        "histories_",
-        "scalers_",
-        "generation_",
-        "filter_",
-        "filter_acceptance_",
-    )
-
     def _forget_fit(self) -> None:
-        for name in self._FITTED:
+        for name in _FITTED:
             self.__dict__.pop(name, None)
 
     def _check_X_y(self, X, y, accept_sparse=None):
@@ -365,6 +368,10 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
             )
         return X, y, binarize_y
 
+    def _labelled(self, X, y) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The labelled rows and labels, and the unlabelled rows (None: every row has a label)."""
+        return X, y, None
+
     def _sampling_targets(self, y) -> OrderedDict:
         """Rows to generate per class, sorted by class."""
         if isinstance(self.sampling_strategy, str) and self.sampling_strategy == "augment":
@@ -374,7 +381,7 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
             targets = strategy.items()
         return OrderedDict((plain_label(c), n) for c, n in targets)
 
-    def _fit_resample(self, X, y, **params):
+    def _fit_resample(self, X, y, X_unlabeled=None, **params):
         training, device, generation = _checked_settings(self)
         rng = np.random.RandomState(draw_seed(self.random_state))
         self._forget_fit()
@@ -382,7 +389,8 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
             X, self.image_shape, getattr(self, "_array_image_shape", None)
         )
         self.classes_ = np.unique(y)
-        X_vae, groups = _categories_as_one_hot(self, X)
+        X_vae, groups = _categories_as_one_hot(self, _stacked(X, X_unlabeled))
+        X_vae, X_vae_unlabeled = X_vae[: len(X)], (None if X_unlabeled is None else X_vae[len(X) :])
         # Fail before training, not after: does the strategy suit this network?
         with seeded_torch(0):
             generation.check(_probe_vae(self, X_vae.shape[1], groups))
@@ -395,6 +403,7 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
             settings["categorical"] = groups
         state = rng.get_state()
         args = (settings, X_vae, y, self.sampling_strategy_, self.image_shape_, device, state)
+        args += (X_vae_unlabeled,)
         kwargs = dict(verbose=self.verbose)
         if self.verbose and _in_cache(train, args, kwargs):
             print("[VAEOversampler] class-VAEs loaded from memory (same rows and settings)")
@@ -480,6 +489,10 @@ def _categories_as_one_hot(sampler: VAEOversampler, X: np.ndarray) -> tuple[np.n
     return encoded, one_hot_groups(X.shape[1], sampler.categories_)
 
 
+def _stacked(X: np.ndarray, X_unlabeled: np.ndarray | None) -> np.ndarray:
+    return X if X_unlabeled is None else np.concatenate([X, X_unlabeled])
+
+
 def _augment_targets(y, augment_size) -> list[tuple]:
     """``sampling_strategy="augment"``: each class up to ``n_max + extra`` rows."""
     counts = Counter(y)
@@ -530,6 +543,7 @@ def _train_vaes(
     image_shape,
     device: torch.device,
     rng_state: tuple,
+    X_unlabeled: np.ndarray | None = None,
     *,
     verbose: int = 0,
 ) -> tuple[dict, tuple]:
@@ -538,8 +552,10 @@ def _train_vaes(
     ``settings`` holds ``latent``, ``vae`` and the fields of
     :class:`~skvae.nn.fitting.VAETraining`. Returns ``{label: (vae, result,
     rows, codes, scaler)}``, ``rows`` being the class's rows in the VAE's
-    units. A module-level function of plain arguments, so that
-    ``joblib.Memory`` can hash a call and cache its result.
+    units. With ``X_unlabeled`` (an array, maybe empty), one VAE trains on every
+    row, labelled or not, and each class gets it with its own rows and codes.
+    A module-level function of plain arguments, so that ``joblib.Memory`` can
+    hash a call and cache its result.
     """
     settings = dict(settings)
     vae, latent = settings.pop("vae"), settings.pop("latent")
@@ -556,11 +572,14 @@ def _train_vaes(
     classes = np.unique(y)
     targets = [label for label in classes if sampling_strategy.get(label, 0)]
     show = _epoch_printer(verbose)
-    if vae == "conditional":
+    if vae == "conditional" or X_unlabeled is not None:
         seed = int(rng.randint(2**31 - 1))
         fitted = {}
-        if targets:
-            fitted = _train_conditional(build, X, y, targets, seed, training, device, verbose)
+        common = (targets, seed, training, device, verbose)
+        if targets and X_unlabeled is not None:
+            fitted = _train_shared(build, X, y, X_unlabeled, *common)
+        elif targets:
+            fitted = _train_conditional(build, X, y, *common)
         return fitted, rng.get_state()
     # One seed per class, drawn for every class, so that a class's VAE does
     # not depend on which other classes get one.
@@ -607,6 +626,27 @@ def _train_conditional(build, X, y, targets, seed, training, device, verbose) ->
         rows = to_vae_units(X[members], model.scaler)
         view = model.vae.for_class(k)
         fitted[label] = (view, model.result, rows, model.codes[members], model.scaler)
+    return fitted
+
+
+def _train_shared(build, X, y, X_unlabeled, targets, seed, training, device, verbose) -> dict:
+    """Train one VAE on the rows of every class and the unlabelled ones; per class, its rows."""
+    show = _epoch_printer(verbose)
+    model = fit_vae(
+        build,
+        np.concatenate([X, X_unlabeled]),
+        seed,
+        training,
+        device=device,
+        callback=None if show is None else (lambda e: show("shared VAE", e)),
+    )
+    if verbose:
+        _print_fit(f"shared VAE on {len(X)} labelled and {len(X_unlabeled)} unlabelled rows", model)
+    fitted = {}
+    for label in targets:
+        members = np.flatnonzero(y == label)  # the labelled rows come first
+        rows = to_vae_units(X[members], model.scaler)
+        fitted[label] = (model.vae, model.result, rows, model.codes[members], model.scaler)
     return fitted
 
 

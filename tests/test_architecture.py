@@ -29,6 +29,7 @@ FLOORS = {
     "skvae.classifier": 2,
     "skvae.encoder": 2,
     "skvae.oversampler": 2,
+    "skvae.semi_supervised": 2,
     "skvae.experiment": 3,
     "skvae.cli": 4,
     "skvae.__main__": 4,

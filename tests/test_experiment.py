@@ -15,8 +15,8 @@ from conftest import result_row
 
 from skvae import CNNClassifier, RandomAffine, VAEOversampler, VAETraining
 from skvae._network import resolve_training
-from skvae.experiment import runner
 from skvae.experiment import cells as cells_module
+from skvae.experiment import runner
 from skvae.experiment.cells import Cell, cell_key, make_cells
 from skvae.experiment.conditions import (
     ALL_CONDITIONS,

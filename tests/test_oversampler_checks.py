@@ -1,4 +1,4 @@
-"""imbalanced-learn's and scikit-learn's estimator checks on VAEOversampler."""
+"""imbalanced-learn's and scikit-learn's estimator checks on the two over-samplers."""
 
 import pytest
 from imblearn.utils.estimator_checks import (
@@ -8,13 +8,22 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks as sklearn_parametrize_with_checks,
 )
 
-from skvae import VAEOversampler
+from skvae import SemiSupervisedVAEOversampler, VAEOversampler
 
 
 def _fast_sampler(vae: str = "auto") -> VAEOversampler:
     return VAEOversampler(
         latent=2, training={"max_epochs": 2, "patience": 1}, random_state=0, vae=vae
     )
+
+
+def _fast_semi_supervised() -> SemiSupervisedVAEOversampler:
+    return SemiSupervisedVAEOversampler(
+        latent=2, training={"max_epochs": 2, "patience": 1}, random_state=0
+    )
+
+
+_SAMPLERS = [_fast_sampler(), _fast_sampler(vae="conditional"), _fast_semi_supervised()]
 
 
 def _expected_failures(estimator) -> dict[str, str]:
@@ -29,7 +38,7 @@ def _expected_failures(estimator) -> dict[str, str]:
 # imblearn hands pytest a generator, which pytest deprecates (and 10 removes):
 # the same marker with the cases as a list.
 _imblearn_mark = imblearn_parametrize_with_checks(
-    [_fast_sampler(), _fast_sampler(vae="conditional")],
+    _SAMPLERS,
     expected_failed_checks=_expected_failures,
 ).mark
 
@@ -41,6 +50,6 @@ def test_imblearn_checks(estimator, check):
     check(estimator)
 
 
-@sklearn_parametrize_with_checks([_fast_sampler(), _fast_sampler(vae="conditional")])
+@sklearn_parametrize_with_checks(_SAMPLERS)
 def test_sklearn_checks(estimator, check):
     check(estimator)
