@@ -33,13 +33,14 @@ import time
 import warnings
 from pathlib import Path
 
+from skvae.experiment.data import DEVELOPMENT_PER_CLASS, DEVELOPMENT_SEED
 from skvae.latent import PriorSampler
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 DEFAULT_DATA_HOME = BENCH_DIR.parents[1] / "shared" / "data" / "mnist"
 #: Seed of the development subset (fixed; disjoint from each run's training rows).
-DEV_SEED = 20190
+DEV_SEED = DEVELOPMENT_SEED
 
 #: The CNN and VAE settings every arm starts from, as recorded: skvae.experiment's
 #: CNN_DEFAULTS and VAE_DEFAULTS before the round-11 recipe became the default
@@ -545,7 +546,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--latent", type=int, default=3)
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
-    parser.add_argument("--dev-per-class", type=int, default=300)
+    parser.add_argument("--dev-per-class", type=int, default=DEVELOPMENT_PER_CLASS)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--data-home", default=str(DEFAULT_DATA_HOME))
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")

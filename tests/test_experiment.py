@@ -183,10 +183,17 @@ def test_every_registered_condition_builds_what_its_entry_says():
     for name in ALL_CONDITIONS:
         condition = get_condition(name)
         latent = 2 if condition.uses_latent else None
-        cnn = make_pipeline(name, latent, synthetic_params={"form": "nested"})["cnn"]
+        X_unlabeled = np.zeros((3, 64)) if condition.unlabeled else None
+        pipe = make_pipeline(
+            name, latent, synthetic_params={"form": "nested"}, X_unlabeled=X_unlabeled
+        )
+        cnn = pipe["cnn"]
         assert (cnn.augment is not None) == (condition.augment is not None)
         assert (cnn.oversampler is not None) == condition.uses_generated
         sampler = getattr(cnn.oversampler, "sampler", None)
+        if condition.unlabeled:  # WithUnlabeledRows around the sampler
+            assert sampler.X_unlabeled is X_unlabeled
+            sampler = sampler.sampler
         assert isinstance(sampler, VAEOversampler) == condition.uses_latent
         assert (name in LATENT_FREE) == (not condition.uses_latent)
     with pytest.raises(ValueError, match="Unknown condition 'MIXUP'"):

@@ -72,9 +72,11 @@ def plan_shared_fits(
     """
 
     def group(cell: Cell):
-        if not get_condition(cell.condition).uses_latent:  # no class-VAEs to share
+        condition = get_condition(cell.condition)
+        if not condition.uses_latent:  # no class-VAEs to share
             return None
-        return (cell.dataset, cell.size, cell.latent, cell.seed)
+        # The +U conditions' VAE also learns from unlabelled rows: a fit of its own.
+        return (cell.dataset, cell.size, cell.latent, cell.seed, condition.unlabeled)
 
     readers: dict[Any, int] = {}  # cells per group
     for cell in todo:

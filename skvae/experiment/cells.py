@@ -22,7 +22,13 @@ from ..classifier import AUTO_UPDATES
 from .baselines import AUGMENT_LEVELS, STRONG_AUGMENT_DEFAULTS
 from .conditions import CONDITIONS, LATENT_FREE, get_condition
 from .config import SYNTHETIC_DEFAULTS
-from .data import DATASETS, TEST_SUBSET_SEED
+from .data import (
+    DATASETS,
+    DEVELOPMENT_PER_CLASS,
+    DEVELOPMENT_SEED,
+    TEST_SUBSET_SEED,
+    UNLABELED_SEED,
+)
 
 __all__ = ["Cell", "cell_inputs", "cell_key", "make_cells"]
 
@@ -152,6 +158,7 @@ def cell_inputs(cell: Cell, params: Mapping[str, Mapping[str, Any]], test_size: 
         return {k: v for k, v in sorted(p.items()) if k not in _UNHASHED}
 
     cnn = keep(params["cnn"])
+    unlabeled = [condition.unlabeled, UNLABELED_SEED, DEVELOPMENT_SEED, DEVELOPMENT_PER_CLASS]
     if cnn.get("updates") == "auto":
         # "auto" names a rule that lives in code: record the rule, so that changing
         # it recomputes the cells trained by it (cells without "auto" keep their key).
@@ -177,6 +184,8 @@ def cell_inputs(cell: Cell, params: Mapping[str, Mapping[str, Any]], test_size: 
             keep(params.get("synthetic", SYNTHETIC_DEFAULTS)) if condition.uses_generated else None
         ),
         "vae_code": _VAE_CODE_VERSION if condition.uses_latent else None,
+        # Only the +U conditions have the entry: the keys of the others stay as they were.
+        **({"unlabeled": unlabeled} if condition.unlabeled else {}),
     }
 
 

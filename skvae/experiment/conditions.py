@@ -13,11 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from imblearn.pipeline import Pipeline
+from sklearn.base import BaseEstimator, clone
 
 from ..augment import RandomAffine
 from ..classifier import CNNClassifier
 from ..oversampler import VAEOversampler
+from ..semi_supervised import UNLABELED, SemiSupervisedVAEOversampler
 from ..synthetic import SyntheticRows
 from .baselines import AUGMENT_LEVELS, augment_at_level, pixel_smote, strong_augment
 from .config import (
@@ -34,14 +37,16 @@ __all__ = [
     "EXTRA_CONDITIONS",
     "LATENT_FREE",
     "REGISTRY",
+    "WithUnlabeledRows",
     "STRENGTH_CONDITIONS",
+    "UNLABELED_CONDITIONS",
     "Condition",
     "augment_level",
     "get_condition",
     "make_pipeline",
 ]
 
-_GROUPS = ("paper", "extra", "strength")
+_GROUPS = ("paper", "extra", "strength", "unlabeled")
 _AUGMENTS = (None, "affine", "strong", "level")
 _GENERATORS = (None, "vae", "smote")
 
@@ -54,10 +59,11 @@ class Condition:
     ----------
     name : str
         As written in ``results.csv`` and the reports, e.g. ``"AUG+VAE"``.
-    group : {"paper", "extra", "strength"}
+    group : {"paper", "extra", "strength", "unlabeled"}
         Which list has it: the paper's :data:`CONDITIONS`, the baselines
-        beyond it (:data:`EXTRA_CONDITIONS`) or the augmentation-strength
-        study (:data:`STRENGTH_CONDITIONS`).
+        beyond it (:data:`EXTRA_CONDITIONS`), the augmentation-strength
+        study (:data:`STRENGTH_CONDITIONS`) or the conditions with unlabelled
+        rows (:data:`UNLABELED_CONDITIONS`).
     augment : {"affine", "strong", "level"} or None, default=None
         The CNN's augmentation: ``"affine"``, :class:`~skvae.RandomAffine`
         with the run's :data:`~skvae.experiment.config.AUGMENT_DEFAULTS` and
@@ -73,6 +79,11 @@ class Condition:
         Where the generated rows come from: class-VAEs of a
         :class:`~skvae.VAEOversampler` (the condition then takes a latent
         size), :func:`~skvae.experiment.baselines.pixel_smote`, or none.
+    unlabeled : int, default=0
+        Rows per class given to the generator without their labels
+        (:func:`~skvae.experiment.data.unlabeled_rows`): the VAE is then a
+        :class:`~skvae.SemiSupervisedVAEOversampler` that learns from them too,
+        while the CNN still trains on the labelled and generated rows only.
     """
 
     name: str
@@ -80,6 +91,7 @@ class Condition:
     augment: str | None = None
     level: int | None = None
     generator: str | None = None
+    unlabeled: int = 0
 
     def __post_init__(self) -> None:
         for attr, allowed in (
@@ -91,6 +103,8 @@ class Condition:
                 raise ValueError(f"{attr} must be one of {allowed}, got {getattr(self, attr)!r}.")
         if self.augment == "level" and self.level is None:
             raise ValueError(f"Condition {self.name!r} augments at a level: give its level.")
+        if self.unlabeled and self.generator != "vae":
+            raise ValueError(f"Condition {self.name!r}: unlabelled rows need generator='vae'.")
 
     @property
     def uses_latent(self) -> bool:
@@ -139,6 +153,8 @@ REGISTRY: dict[str, Condition] = {
         Condition("SMOTE", "extra", generator="smote"),
         Condition("AUG+", "extra", augment="strong"),
         Condition("AUG++VAE", "extra", augment="strong", generator="vae"),
+        Condition("VAE+U", "unlabeled", generator="vae", unlabeled=1000),
+        Condition("AUG+VAE+U", "unlabeled", augment="affine", generator="vae", unlabeled=1000),
         *(
             Condition(f"AUG@{k}", "strength", augment="level", level=k)
             for k in range(1, len(AUGMENT_LEVELS))
@@ -163,8 +179,14 @@ EXTRA_CONDITIONS: tuple[str, ...] = _names("extra")
 #: less expert (1) to every transformation (4); level 0 is ``"AUG"`` itself.
 STRENGTH_CONDITIONS: tuple[str, ...] = _names("strength")
 
+#: The VAE conditions whose VAE also learns from 1,000 unlabelled images per class
+#: (MNIST only: rows outside the training, development and test rows).
+UNLABELED_CONDITIONS: tuple[str, ...] = _names("unlabeled")
+
 #: Every condition a cell may have, in the order of the reports.
-ALL_CONDITIONS: tuple[str, ...] = CONDITIONS + EXTRA_CONDITIONS + STRENGTH_CONDITIONS
+ALL_CONDITIONS: tuple[str, ...] = (
+    CONDITIONS + EXTRA_CONDITIONS + STRENGTH_CONDITIONS + UNLABELED_CONDITIONS
+)
 
 #: Conditions without a VAE: run once per (size, seed), latent recorded as NA.
 LATENT_FREE: frozenset[str] = frozenset(n for n, c in REGISTRY.items() if not c.uses_latent)
@@ -190,7 +212,8 @@ def get_condition(name: str) -> Condition:
     Examples
     --------
     >>> get_condition("AUG++VAE")
-    Condition(name='AUG++VAE', group='extra', augment='strong', level=None, generator='vae')
+    Condition(name='AUG++VAE', group='extra', augment='strong', level=None, generator='vae', \
+unlabeled=0)
     """
     if name not in ALL_CONDITIONS:
         raise ValueError(f"Unknown condition {name!r}; use one of {list(ALL_CONDITIONS)}.")
@@ -218,6 +241,7 @@ def make_pipeline(
     cnn_params: Mapping[str, Any] | None = None,
     augment_params: Mapping[str, Any] | None = None,
     synthetic_params: Mapping[str, Any] | None = None,
+    X_unlabeled: np.ndarray | None = None,
 ) -> Pipeline:
     """Build a condition's pipeline from its :data:`~skvae.experiment.conditions.REGISTRY` entry.
 
@@ -231,7 +255,8 @@ def make_pipeline(
       :func:`~skvae.experiment.baselines.pixel_smote` in place of the VAEs),
       ``"AUG+"`` and ``"AUG++VAE"`` (with
       :func:`~skvae.experiment.baselines.strong_augment`), ``"AUG@k"`` (AUG at
-      strength ``k`` of :func:`~skvae.experiment.baselines.augment_at_level`).
+      strength ``k`` of :func:`~skvae.experiment.baselines.augment_at_level`),
+      ``"VAE+U"`` and ``"AUG+VAE+U"`` (:class:`WithUnlabeledRows` around the sampler).
 
     Parameters
     ----------
@@ -248,6 +273,8 @@ def make_pipeline(
         :data:`~skvae.experiment.config.CNN_DEFAULTS`,
         :data:`~skvae.experiment.config.AUGMENT_DEFAULTS` and
         :data:`~skvae.experiment.config.SYNTHETIC_DEFAULTS`.
+    X_unlabeled : ndarray of shape (n, n_features), optional
+        Rows the ``+U`` conditions' VAE learns from without labels (they need it).
 
     Returns
     -------
@@ -278,30 +305,78 @@ def make_pipeline(
         name, sampler = "smote", pixel_smote(random_state=random_state)
         synthetic["synthetic_refresh"] = False  # SMOTE has no sample() to draw afresh
     else:
-        if latent is None:
-            raise ValueError(f"Condition {condition!r} needs a latent size.")
         name = "vae"
-        sampler = _vae_sampler(latent, random_state, image_shape, vae_params)
+        sampler = _vae_sampler(spec, latent, random_state, image_shape, vae_params, X_unlabeled)
     if form == "pipeline":
         return Pipeline([(name, sampler), ("cnn", CNNClassifier(**cnn_kwargs))])
-    if form != "nested":
-        raise ValueError(f"synthetic form must be 'nested' or 'pipeline', got {form!r}.")
-    mixing = _synthetic_rows(sampler, synthetic)
+    mixing = _synthetic_rows(sampler, form, synthetic)
     return Pipeline([("cnn", CNNClassifier(oversampler=mixing, **cnn_kwargs))])
 
 
-def _vae_sampler(latent: int, random_state, image_shape, vae_params) -> VAEOversampler:
+def _vae_sampler(spec: Condition, latent, random_state, image_shape, vae_params, X_unlabeled):
     """The VAE condition's sampler: ``vae_params`` over the VAE defaults.
 
     The defaults are :data:`~skvae.experiment.config.VAE_DEFAULTS`.
     """
+    if latent is None:
+        raise ValueError(f"Condition {spec.name!r} needs a latent size.")
     settings = {**VAE_DEFAULTS, **(vae_params or {})}
     settings.setdefault("image_shape", "auto" if image_shape is None else image_shape)
-    return VAEOversampler(int(latent), random_state=random_state, **oversampler_params(settings))
+    params = dict(random_state=random_state, **oversampler_params(settings))
+    if not spec.unlabeled:
+        return VAEOversampler(int(latent), **params)
+    if X_unlabeled is None:
+        raise ValueError(f"Condition {spec.name!r} needs X_unlabeled, its unlabelled rows.")
+    return WithUnlabeledRows(SemiSupervisedVAEOversampler(int(latent), **params), X_unlabeled)
 
 
-def _synthetic_rows(sampler, synthetic: Mapping[str, Any]) -> SyntheticRows:
+class WithUnlabeledRows(BaseEstimator):
+    """A sampler that adds fixed unlabelled rows (label ``-1``) to every ``fit_resample``.
+
+    Lets the ``+U`` conditions' VAE learn from rows the CNN never sees: inside
+    a :class:`~skvae.synthetic.SyntheticRows` the CNN hands the sampler its
+    labelled rows only. Returns what ``sampler`` returns (the labelled rows, then
+    the generated ones).
+
+    Parameters
+    ----------
+    sampler : SemiSupervisedVAEOversampler
+        Fitted (as a clone) on the given rows plus ``X_unlabeled``.
+    X_unlabeled : ndarray of shape (n, n_features)
+        The unlabelled rows.
+
+    Attributes
+    ----------
+    sampler_ : SemiSupervisedVAEOversampler
+        The fitted clone.
+    """
+
+    def __init__(self, sampler, X_unlabeled) -> None:
+        self.sampler = sampler
+        self.X_unlabeled = X_unlabeled
+
+    def fit_resample(self, X, y):
+        """Fit a clone of ``sampler`` on ``X, y`` and the unlabelled rows; its output."""
+        X_u = np.asarray(self.X_unlabeled, dtype=np.asarray(X).dtype).reshape(
+            len(self.X_unlabeled), -1
+        )
+        self.sampler_ = clone(self.sampler)
+        y_u = np.full(len(X_u), UNLABELED, dtype=np.asarray(y).dtype)
+        return self.sampler_.fit_resample(np.concatenate([X, X_u]), np.concatenate([y, y_u]))
+
+    def check_settings(self) -> None:
+        """Raise on the sampler's settings, before any data."""
+        self.sampler.check_settings()
+
+    def sample(self, n_samples: int, class_label, random_state=None) -> np.ndarray:
+        """``n_samples`` rows of ``class_label`` from the fitted sampler."""
+        return self.sampler_.sample(n_samples, class_label, random_state=random_state)
+
+
+def _synthetic_rows(sampler, form: str, synthetic: Mapping[str, Any]) -> SyntheticRows:
     """The nested form's :class:`SyntheticRows` of the ``synthetic_*`` settings."""
+    if form != "nested":
+        raise ValueError(f"synthetic form must be 'nested' or 'pipeline', got {form!r}.")
     unknown = set(synthetic) - {"synthetic_weight", "synthetic_refresh"}
     if unknown:
         raise ValueError(

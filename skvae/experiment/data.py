@@ -17,7 +17,17 @@ import numpy as np
 from ..datasets import load_digits, load_mnist
 from ..model_selection import BalancedSubsetSplit
 
-__all__ = ["DATASETS", "TEST_SUBSET_SEED", "held_out_rows", "load_dataset", "make_cv"]
+__all__ = [
+    "DATASETS",
+    "DEVELOPMENT_PER_CLASS",
+    "DEVELOPMENT_SEED",
+    "TEST_SUBSET_SEED",
+    "UNLABELED_SEED",
+    "held_out_rows",
+    "load_dataset",
+    "make_cv",
+    "unlabeled_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,13 @@ DATASETS: dict[str, _DatasetSpec] = {
 
 #: Seed of the test subset, the same for every seed and size.
 TEST_SUBSET_SEED = 2019
+
+#: The development rows ``benchmarks/ablation.py`` chooses settings on:
+#: ``held_out_rows(target, is_test, train, DEVELOPMENT_PER_CLASS, DEVELOPMENT_SEED)``.
+DEVELOPMENT_SEED, DEVELOPMENT_PER_CLASS = 20190, 300
+
+#: Seed of the unlabelled rows of the ``+U`` conditions (:func:`unlabeled_rows`).
+UNLABELED_SEED = 20191
 
 
 @functools.lru_cache(maxsize=4)
@@ -158,3 +175,43 @@ def held_out_rows(
         for c in np.unique(target)
     ]
     return np.sort(np.concatenate(picks))
+
+
+def unlabeled_rows(
+    target: np.ndarray,
+    is_test: np.ndarray,
+    train: np.ndarray,
+    per_class: int,
+    seed: int = UNLABELED_SEED,
+) -> np.ndarray:
+    """Rows of the official *training* set the ``+U`` conditions give without labels.
+
+    :func:`held_out_rows` outside the training subset ``train`` *and* the
+    development rows of that subset (``DEVELOPMENT_PER_CLASS`` per class drawn
+    with ``DEVELOPMENT_SEED``), so no unlabelled row is ever a test, training or
+    development row.
+
+    Parameters
+    ----------
+    target, is_test, train
+        As for :func:`held_out_rows`.
+    per_class : int
+        Rows drawn from each class (their labels are then withheld).
+    seed : int, default=UNLABELED_SEED
+        Seed of the draw.
+
+    Returns
+    -------
+    ndarray of int
+        Sorted row indices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> target = np.repeat([0, 1], 400)
+    >>> rows = unlabeled_rows(target, np.zeros(800, bool), train=[0, 400], per_class=50)
+    >>> len(rows), bool(np.isin([0, 400], rows).any())
+    (100, False)
+    """
+    dev = held_out_rows(target, is_test, train, DEVELOPMENT_PER_CLASS, DEVELOPMENT_SEED)
+    return held_out_rows(target, is_test, np.union1d(train, dev), per_class, seed)

@@ -54,6 +54,11 @@ COMPARISONS: tuple[tuple[str, str], ...] = (
     ("AUG+", "AUG"),
     ("AUG+VAE", "AUG+"),
     ("AUG++VAE", "AUG+"),
+    # Do unlabelled images make the VAE's pay (issue #28)?
+    ("VAE+U", "CNN"),
+    ("VAE+U", "VAE"),
+    ("AUG+VAE+U", "AUG"),
+    ("AUG+VAE+U", "AUG+VAE"),
     # The augmentation-strength study: does inexpert augmentation still help,
     # and do the VAE's images beat it?
     *((c, "CNN") for c in STRENGTH_CONDITIONS),

@@ -37,9 +37,9 @@ from .._utils import check_sampler_settings
 from ..oversampler import VAEOversampler
 from ._shared_fits import SharedFits, plan_shared_fits
 from .cells import Cell, cell_inputs, cell_key
-from .conditions import make_pipeline
+from .conditions import get_condition, make_pipeline
 from .config import ExperimentConfig
-from .data import load_dataset, make_cv
+from .data import load_dataset, make_cv, unlabeled_rows
 from .store import load_cell, row_order, save_cell
 
 __all__ = ["GridRun", "run_cell", "run_grid"]
@@ -77,7 +77,7 @@ def run_cell(
     data = load_dataset(cell.dataset, config.data_home)
     test_size = config.test_size(cell.dataset)
     cv = make_cv(cell.size, cell.seed, test_size_per_class=test_size, test_mask=data.test_mask)
-    pipe = _cell_pipeline(cell.condition, cell.latent, cell.seed, data, params)
+    pipe = _cell_pipeline(cell.condition, cell.latent, cell.seed, data, params, cv)
     if vae_memory is not None:
         _set_vae_memory(pipe, vae_memory)
     with warnings.catch_warnings():
@@ -99,6 +99,7 @@ def run_cell(
     samples = None
     steps = [step for name, step in fitted.steps if name != "cnn"]
     sampler = steps[0] if steps else getattr(cnn, "oversampler_", None)
+    sampler = getattr(sampler, "sampler_", sampler)  # the +U conditions' WithUnlabeledRows
     if sampler is not None:
         row["n_generated"] = int(sum(sampler.sampling_strategy_.values()))
     if isinstance(sampler, VAEOversampler) and sampler.histories_:
@@ -110,8 +111,22 @@ def run_cell(
     return {"row": row, "samples": samples}
 
 
-def _cell_pipeline(condition: str, latent: int | None, seed: int, data, params: Mapping):
-    """The condition's pipeline with the run's settings, for images of ``data``."""
+def _cell_pipeline(condition: str, latent: int | None, seed: int, data, params: Mapping, cv=None):
+    """The condition's pipeline with the run's settings, for images of ``data``.
+
+    A ``+U`` condition also gets its unlabelled rows: rows of ``data`` outside the
+    training, development and test rows of ``cv``'s split
+    (:func:`~skvae.experiment.data.unlabeled_rows`); none without ``cv``, to check settings.
+    """
+    per_class = get_condition(condition).unlabeled
+    X_unlabeled = data.data[:0] if per_class else None
+    if per_class and cv is not None:
+        train, test = next(cv.split(data.data, data.target))
+        is_test = np.zeros(len(data.target), dtype=bool)
+        is_test[test] = True
+        if data.test_mask is not None:
+            is_test |= np.asarray(data.test_mask, dtype=bool)
+        X_unlabeled = data.data[unlabeled_rows(data.target, is_test, train, per_class)]
     return make_pipeline(
         condition,
         latent,
@@ -121,6 +136,7 @@ def _cell_pipeline(condition: str, latent: int | None, seed: int, data, params: 
         cnn_params=params["cnn"],
         augment_params=params["augment"],
         synthetic_params=params.get("synthetic"),
+        X_unlabeled=X_unlabeled,
     )
 
 
@@ -129,6 +145,7 @@ def _set_vae_memory(pipe, vae_memory) -> None:
     for name, step in pipe.steps:
         sampler = step if name == "vae" else getattr(step, "oversampler", None)
         sampler = getattr(sampler, "sampler", sampler)  # inside SyntheticRows
+        sampler = getattr(sampler, "sampler", sampler)  # inside WithUnlabeledRows
         if isinstance(sampler, VAEOversampler):
             sampler.set_params(memory=vae_memory)
 
