@@ -100,6 +100,9 @@ def _recipe(
     return dict(form="none", aug=aug, ref=ref, cnn=cnn, budget=budget, schedule="per-update")
 
 
+POSTERIOR = dict(generation="posterior")
+
+
 def _recipe_vae(aug: bool, ref: str, vae: dict | None = None) -> dict:
     """A VAE / AUG+VAE arm on the round-11 recipe: generated rows as ``NEST``.
 
@@ -255,6 +258,13 @@ ARMS: dict[str, dict] = {
     # real image, not the prior), and class-VAEs trained on augmented images.
     "AUG+VAE post rec": _recipe_vae(aug=True, ref="AUG rec", vae=dict(generation="posterior")),
     "AUG+VAE vae-aug rec": _recipe_vae(aug=True, ref="AUG rec", vae=dict(augment="affine")),
+    # Issue #28: the VAE also learns from 1,000 unlabelled images per class (outside the
+    # training, development and test rows); the CNN still sees labelled and generated
+    # rows only. One VAE of every image, drawn around each class's codes (posterior).
+    "VAE+U rec": dict(_recipe_vae(aug=False, ref="VAE rec", vae=POSTERIOR), unlabeled=1000),
+    "AUG+VAE+U rec": dict(
+        _recipe_vae(aug=True, ref="AUG+VAE post rec", vae=POSTERIOR), unlabeled=1000
+    ),
     "AUG+VAE cond300 post rec": _recipe_vae(
         aug=True,
         ref="AUG rec",
@@ -276,6 +286,8 @@ def settings(name: str) -> dict:
         spec["cnn_seed_offset"] = arm["cnn_seed_offset"]
     if arm.get("budget"):
         spec["budget"], spec["schedule"] = arm["budget"], arm["schedule"]
+    if arm.get("unlabeled"):  # only then, as cnn_seed_offset
+        spec["unlabeled"] = arm["unlabeled"]
     return spec
 
 
@@ -387,11 +399,16 @@ def classifier_params(cnn: dict) -> tuple[dict, dict]:
     return params, mixing
 
 
-def build(spec: dict, seed: int, latent: int, size: int | None = None):
-    """The arm's estimator (a CNNClassifier or an imblearn Pipeline)."""
+def build(spec: dict, seed: int, latent: int, size: int | None = None, X_unlabeled=None):
+    """The arm's estimator (a CNNClassifier or an imblearn Pipeline).
+
+    An arm with ``unlabeled`` rows per class needs them as ``X_unlabeled``: its
+    sampler is a ``SemiSupervisedVAEOversampler`` that also learns from them.
+    """
     from imblearn.pipeline import Pipeline
 
-    from skvae import CNNClassifier, RandomAffine, VAEOversampler
+    from skvae import CNNClassifier, RandomAffine, SemiSupervisedVAEOversampler, VAEOversampler
+    from skvae.experiment.conditions import WithUnlabeledRows
     from skvae.experiment.config import AUGMENT_DEFAULTS
     from skvae.synthetic import SyntheticRows
 
@@ -406,7 +423,13 @@ def build(spec: dict, seed: int, latent: int, size: int | None = None):
         cnn_kw.update(updates=updates, max_epochs=None)
     if spec["form"] == "none":
         return CNNClassifier(**cnn_kw)
-    sampler = VAEOversampler(latent, random_state=seed, **sampler_params(spec["vae"]))
+    vae_kw = dict(random_state=seed, **sampler_params(spec["vae"]))
+    if spec.get("unlabeled"):
+        if X_unlabeled is None:
+            raise ValueError("this arm's VAE learns from unlabelled rows: give X_unlabeled.")
+        sampler = WithUnlabeledRows(SemiSupervisedVAEOversampler(latent, **vae_kw), X_unlabeled)
+    else:
+        sampler = VAEOversampler(latent, **vae_kw)
     if spec["form"] == "pipeline":
         return Pipeline([("vae", sampler), ("cnn", CNNClassifier(**cnn_kw))])
     return CNNClassifier(oversampler=SyntheticRows(sampler, **mixing), **cnn_kw)
@@ -417,7 +440,7 @@ def run_one(name: str, size: int, seed: int, latent: int, data_home: str, dev_pe
     import torch
     from sklearn.metrics import accuracy_score, f1_score
 
-    from skvae.experiment.data import held_out_rows, load_dataset, make_cv
+    from skvae.experiment.data import held_out_rows, load_dataset, make_cv, unlabeled_rows
 
     torch.set_num_threads(1)
     data = load_dataset("mnist", data_home)
@@ -426,7 +449,14 @@ def run_one(name: str, size: int, seed: int, latent: int, data_home: str, dev_pe
     train, _ = next(cv.split(data.data, data.target))
     dev = held_out_rows(data.target, data.test_mask, train, dev_per_class, DEV_SEED)
     spec = settings(name)
-    model = build(spec, seed, latent, size)
+    X_unlabeled = None
+    if spec.get("unlabeled"):
+        # unlabeled_rows avoids the development rows of DEVELOPMENT_PER_CLASS per class.
+        if dev_per_class != DEVELOPMENT_PER_CLASS:
+            raise ValueError(f"arm {name!r} needs --dev-per-class {DEVELOPMENT_PER_CLASS}.")
+        rows = unlabeled_rows(data.target, data.test_mask, train, spec["unlabeled"])
+        X_unlabeled = data.data[rows]
+    model = build(spec, seed, latent, size, X_unlabeled)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

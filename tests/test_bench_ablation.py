@@ -3,10 +3,11 @@
 import json
 import math
 
+import numpy as np
 import pytest
 from conftest import BENCH_DIR, load_benchmark
 
-from skvae import CNNClassifier, RandomAffine, VAEOversampler
+from skvae import CNNClassifier, RandomAffine, SemiSupervisedVAEOversampler, VAEOversampler
 from skvae.experiment.config import AUGMENT_DEFAULTS
 from skvae.generation import ClassifierFilter, Decode, Residual
 from skvae.latent import PriorSampler
@@ -26,7 +27,11 @@ def test_every_arm_builds_a_valid_estimator(name):
         with pytest.raises(ValueError, match="was removed from CNNClassifier"):
             ablation.build(spec, seed=0, latent=3)
         return
-    model = ablation.build(spec, seed=0, latent=3)
+    if spec.get("unlabeled"):
+        with pytest.raises(ValueError, match="give X_unlabeled"):
+            ablation.build(spec, seed=0, latent=3)
+    X_unlabeled = np.zeros((20, 784), dtype=np.float32) if spec.get("unlabeled") else None
+    model = ablation.build(spec, seed=0, latent=3, X_unlabeled=X_unlabeled)
     cnn = model.named_steps["cnn"] if hasattr(model, "named_steps") else model
     assert isinstance(cnn, CNNClassifier)
     cnn.check_settings((1, 28, 28), 10)  # values, names and the nested oversampler's
@@ -38,6 +43,9 @@ def test_every_arm_builds_a_valid_estimator(name):
     if sampler is not None:
         sampler.check_settings()
     assert (cnn.augment is not None) == spec["aug"]
+    if spec.get("unlabeled"):
+        assert isinstance(sampler.sampler, SemiSupervisedVAEOversampler)
+        assert sampler.X_unlabeled is X_unlabeled
     ref = ablation.reference(name)
     assert ref is None or ref in ablation.ARMS
 
