@@ -100,7 +100,7 @@ def _recipe(
     return dict(form="none", aug=aug, ref=ref, cnn=cnn, budget=budget, schedule="per-update")
 
 
-POSTERIOR = dict(generation="posterior")
+POSTERIOR_U = dict(generation="posterior", max_epochs=30)
 
 
 def _recipe_vae(aug: bool, ref: str, vae: dict | None = None) -> dict:
@@ -260,10 +260,12 @@ ARMS: dict[str, dict] = {
     "AUG+VAE vae-aug rec": _recipe_vae(aug=True, ref="AUG rec", vae=dict(augment="affine")),
     # Issue #28: the VAE also learns from 1,000 unlabelled images per class (outside the
     # training, development and test rows); the CNN still sees labelled and generated
-    # rows only. One VAE of every image, drawn around each class's codes (posterior).
-    "VAE+U rec": dict(_recipe_vae(aug=False, ref="VAE rec", vae=POSTERIOR), unlabeled=1000),
+    # rows only. One VAE of every image, drawn around each class's codes (posterior),
+    # trained for at most 30 epochs: an epoch of 8,500 images takes about a minute on
+    # one thread of this CPU, so the default 200 would take hours.
+    "VAE+U rec": dict(_recipe_vae(aug=False, ref="VAE rec", vae=POSTERIOR_U), unlabeled=1000),
     "AUG+VAE+U rec": dict(
-        _recipe_vae(aug=True, ref="AUG+VAE post rec", vae=POSTERIOR), unlabeled=1000
+        _recipe_vae(aug=True, ref="AUG+VAE post rec", vae=POSTERIOR_U), unlabeled=1000
     ),
     "AUG+VAE cond300 post rec": _recipe_vae(
         aug=True,
