@@ -103,14 +103,15 @@ def _recipe(
 POSTERIOR_U = dict(generation="posterior", max_epochs=30)
 
 
-def _recipe_vae(aug: bool, ref: str, vae: dict | None = None) -> dict:
+def _recipe_vae(aug: bool, ref: str, vae: dict | None = None, **cnn) -> dict:
     """A VAE / AUG+VAE arm on the round-11 recipe: generated rows as ``NEST``.
 
-    The budget counts the labelled (real) images only, so the arm makes as many
-    updates as its reference, generated rows taking batch slots from real ones.
+    ``cnn`` overrides ``NEST`` (e.g. ``synthetic_weight``). The budget counts the
+    labelled (real) images only, so the arm makes as many updates as its reference,
+    generated rows taking batch slots from real ones.
     """
     arm = _recipe(aug=aug, ref=ref)
-    arm.update(form="nested", cnn=dict(arm["cnn"], **NEST))
+    arm.update(form="nested", cnn=dict(arm["cnn"], **{**NEST, **cnn}))
     return dict(arm, vae=vae) if vae else arm
 
 
@@ -258,6 +259,10 @@ ARMS: dict[str, dict] = {
     # real image, not the prior), and class-VAEs trained on augmented images.
     "AUG+VAE post rec": _recipe_vae(aug=True, ref="AUG rec", vae=dict(generation="posterior")),
     "AUG+VAE vae-aug rec": _recipe_vae(aug=True, ref="AUG rec", vae=dict(augment="affine")),
+    # Issue #28: a decaying mix. The generated rows' loss weight falls linearly from 1
+    # to 0 over training (mean 0.5, as the constant 0.5 of "AUG+VAE rec"): they count
+    # while the CNN learns coarse shapes, and not while it fits fine detail.
+    "AUG+VAE decay rec": _recipe_vae(aug=True, ref="AUG+VAE rec", synthetic_weight=[1.0, 0.0]),
     # Issue #28: the VAE also learns from 1,000 unlabelled images per class (outside the
     # training, development and test rows); the CNN still sees labelled and generated
     # rows only. One VAE of every image, drawn around each class's codes (posterior),
@@ -367,7 +372,7 @@ def classifier_params(cnn: dict) -> tuple[dict, dict]:
     - ``monitor`` is the early-stopping callback's
       (``callbacks__early_stopping__monitor``);
     - ``synthetic_weight`` and ``synthetic_refresh`` are ``SyntheticRows``'
-      ``weight`` and ``refresh``;
+      ``weight`` and ``refresh``; a weight ``[start, end]`` is ``LinearDecay(start, end)``;
     - ``oversample_validation=False``, ``scale_min_steps=True`` and
       ``synthetic_steps`` were removed (rounds 2, 4 and 9: none beat the
       default); their arms are kept as records only and raise here;
@@ -398,6 +403,10 @@ def classifier_params(cnn: dict) -> tuple[dict, dict]:
         for old, new in (("synthetic_weight", "weight"), ("synthetic_refresh", "refresh"))
         if old in params
     }
+    if isinstance(mixing.get("weight"), list):  # [start, end]: a decaying mix
+        from skvae.synthetic import LinearDecay
+
+        mixing["weight"] = LinearDecay(*mixing["weight"])
     return params, mixing
 
 

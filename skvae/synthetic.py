@@ -5,11 +5,13 @@
 generated rows join the training split once, weighed like real rows, as in a
 ``Pipeline``. :class:`SyntheticRows` adds the two levers a pipeline cannot
 offer: a loss weight for generated rows and fresh rows each epoch.
-:class:`MixesSyntheticRows` is the part of the classifier that mixes them in.
+:class:`MixesSyntheticRows` is the part of the classifier that mixes them in;
+:class:`LinearDecay` is a weight that falls over training (a decaying mix).
 """
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 
 import numpy as np
@@ -34,10 +36,13 @@ class SyntheticRows(BaseEstimator):
         Anything with ``fit_resample`` that returns the original rows first,
         then the rows it generates (imbalanced-learn's over-samplers, e.g.
         :class:`~skvae.VAEOversampler`).
-    weight : float, default=1.0
+    weight : float or callable, default=1.0
         Loss weight of a generated row relative to a real one (the loss is the
         weighted mean over the batch). Below 1, real rows dominate however many
-        rows are generated.
+        rows are generated. A callable ``weight(progress) -> float`` (e.g.
+        :class:`LinearDecay`) sets it at the start of every epoch from the share
+        of the planned epochs already trained (0 at the first), so the mix of
+        generated rows can change over training.
     refresh : bool, default=False
         Replace the generated rows with fresh ones at each epoch after the
         first (same number per class), via the fitted sampler's
@@ -62,8 +67,10 @@ class SyntheticRows(BaseEstimator):
                 "sampler needs fit_resample (an imbalanced-learn over-sampler), got "
                 f"{type(self.sampler).__name__}."
             )
-        if not isinstance(self.weight, Real) or not self.weight >= 0:
-            raise ValueError(f"weight must be a number >= 0, got {self.weight!r}.")
+        if not callable(self.weight) and (
+            not isinstance(self.weight, Real) or not self.weight >= 0
+        ):
+            raise ValueError(f"weight must be a number >= 0 or a callable, got {self.weight!r}.")
         if self.refresh and not hasattr(self.sampler, "sample"):
             raise ValueError(
                 "refresh=True needs a sampler with a sample(n_samples, class_label, "
@@ -97,6 +104,13 @@ class SyntheticRows(BaseEstimator):
             )
         self.sampler_ = sampler
         return X_res[n:], y_res[n:]
+
+    def weight_at(self, progress: float) -> float:
+        """The generated rows' loss weight when ``progress`` of training is done."""
+        weight = self.weight(progress) if callable(self.weight) else self.weight
+        if not weight >= 0:
+            raise ValueError(f"weight({progress:.3f}) must be >= 0, got {weight!r}.")
+        return float(weight)
 
     def fresh(self, counts: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
         """New rows, ``counts[k]`` of class ``k`` in class order, from the fitted sampler."""
@@ -164,29 +178,41 @@ class MixesSyntheticRows:
             return X_train, y_train, None
         X_syn, y_syn = synthetic
         weight = None
-        if self._mixing.weight != 1:
+        if callable(self._mixing.weight) or self._mixing.weight != 1:
             weight = torch.ones(len(X_train) + len(X_syn), device=X_train.device)
-            weight[len(X_train) :] = self._mixing.weight
+            weight[len(X_train) :] = self._mixing.weight_at(0.0)
         X_train = torch.cat([X_train, X_syn]).contiguous(memory_format=torch.channels_last)
         return X_train, torch.cat([y_train, y_syn]), weight
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         live = getattr(self, "_synthetic_live", False) and isinstance(dataset_train, TensorData)
-        if not (live and self._mixing.refresh):
+        if not live:
             return
-        if self._synthetic_epoch > 0:  # the first epoch uses fit_resample's rows
-            n_new = int(self.n_synthetic_.sum())
-            if n_new:
-                # Overwrite the generated rows at the end of the training split.
-                fresh = self._mixing.fresh(self.n_synthetic_, self._synthetic_rng)
-                dataset_train.X[-n_new:] = torch.as_tensor(fresh, dtype=torch.float32).reshape(
-                    n_new, *self.image_shape_
-                )
-                dataset_train.y[-n_new:] = torch.as_tensor(
-                    np.repeat(np.arange(self._n_classes), self.n_synthetic_)
-                ).to(self._device)
+        n_new = int(self.n_synthetic_.sum())
+        if callable(self._mixing.weight) and n_new:
+            dataset_train.weight[-n_new:] = self._mixing.weight_at(
+                self._training_progress(len(dataset_train))
+            )
+        if self._mixing.refresh and self._synthetic_epoch > 0 and n_new:
+            # Overwrite the generated rows at the end of the training split (the first
+            # epoch uses fit_resample's rows).
+            fresh = self._mixing.fresh(self.n_synthetic_, self._synthetic_rng)
+            dataset_train.X[-n_new:] = torch.as_tensor(fresh, dtype=torch.float32).reshape(
+                n_new, *self.image_shape_
+            )
+            dataset_train.y[-n_new:] = torch.as_tensor(
+                np.repeat(np.arange(self._n_classes), self.n_synthetic_)
+            ).to(self._device)
         self._synthetic_epoch += 1
+
+    def _training_progress(self, n_train_rows: int) -> float:
+        """Share of the planned epochs trained before this one."""
+        planned = self.max_epochs
+        if getattr(self, "n_updates_planned_", None) is not None:  # a budget, whole epochs
+            per_epoch = max(1, math.ceil(n_train_rows / self.batch_size))
+            planned = max(1, round(self.n_updates_planned_ / per_epoch))
+        return min(1.0, (len(self.history) - 1) / planned)
 
     def _weighted_loss(self, y_pred, y_true, weight: torch.Tensor) -> torch.Tensor:
         """Weighted mean of the criterion's per-row losses."""
@@ -202,3 +228,33 @@ class MixesSyntheticRows:
         finally:
             criterion.reduction = reduction
         return (losses * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
+class LinearDecay(BaseEstimator):
+    """A loss weight falling linearly from ``start`` to ``end`` over training.
+
+    For ``SyntheticRows(weight=LinearDecay(...))``: generated rows count fully
+    early, when the network learns coarse class shapes, and less as it fits
+    finer detail from the real rows.
+
+    Parameters
+    ----------
+    start : float, default=1.0
+        Weight at the first epoch.
+    end : float, default=0.0
+        Weight the line reaches at the end of the planned training.
+
+    Examples
+    --------
+    >>> decay = LinearDecay(1.0, 0.0)
+    >>> decay(0.0), decay(0.25), decay(1.0)
+    (1.0, 0.75, 0.0)
+    """
+
+    def __init__(self, start: float = 1.0, end: float = 0.0) -> None:
+        self.start = start
+        self.end = end
+
+    def __call__(self, progress: float) -> float:
+        """The weight when ``progress`` (0 to 1) of training is done."""
+        return float(self.start + (self.end - self.start) * progress)

@@ -11,6 +11,7 @@ from skvae import CNNClassifier, RandomAffine, SemiSupervisedVAEOversampler, VAE
 from skvae.experiment.config import AUGMENT_DEFAULTS
 from skvae.generation import ClassifierFilter, Decode, Residual
 from skvae.latent import PriorSampler
+from skvae.synthetic import LinearDecay
 
 ablation = load_benchmark("ablation.py")
 
@@ -43,6 +44,9 @@ def test_every_arm_builds_a_valid_estimator(name):
     if sampler is not None:
         sampler.check_settings()
     assert (cnn.augment is not None) == spec["aug"]
+    if isinstance(spec["cnn"].get("synthetic_weight"), list):
+        assert isinstance(cnn.oversampler.weight, LinearDecay)
+        assert (cnn.oversampler.weight.start, cnn.oversampler.weight.end) == (1.0, 0.0)
     if spec.get("unlabeled"):
         assert isinstance(sampler.sampler, SemiSupervisedVAEOversampler)
         assert sampler.X_unlabeled is X_unlabeled

@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skvae import CNNClassifier, VAEOversampler
 from skvae.generation import ClassifierFilter
-from skvae.synthetic import SyntheticRows
+from skvae.synthetic import LinearDecay, SyntheticRows
 
 SMALL = dict(random_state=0, module__channels=(4, 4, 4, 4), module__hidden=8)
 VAE_FAST = dict(latent=2, training={"max_epochs": 2, "patience": 1})
@@ -128,6 +128,58 @@ def test_synthetic_weight_reaches_the_loss(small_digits):
     assert clf.criterion_.reduction == "mean"  # restored after the weighted call
 
 
+class RecordingSchedule:
+    """A weight schedule that records the progress it was asked for."""
+
+    def __init__(self):
+        self.asked = []
+
+    def __call__(self, progress):
+        self.asked.append(progress)
+        return 0.5 * (1.0 - progress)
+
+
+@pytest.mark.parametrize("budget", [dict(updates=None, max_epochs=4), dict(updates=12)])
+def test_a_weight_schedule_sets_the_generated_rows_weight_each_epoch(small_digits, budget):
+    # 120 real rows and 120 copies in batches of 60 make 4 updates an epoch, so 12
+    # updates are 3 epochs: the schedule is asked at 0, 1/3, 2/3 (with 4 epochs by
+    # max_epochs, at 0, 1/4, 2/4, 3/4), and every generated row of an epoch's batches
+    # carries that epoch's weight while real rows keep 1.
+    X, y = small_digits
+    schedule = RecordingSchedule()
+    clf = Spy(
+        oversampler=SyntheticRows(CopySampler(), weight=schedule),
+        validation_fraction=0.0,
+        batch_size=60,
+        **budget,
+        **SMALL,
+    ).fit(X, y)
+    epochs = clf.n_epochs_
+    progress = [0.0, *(k / epochs for k in range(epochs))]  # 0 builds the split
+    np.testing.assert_allclose(schedule.asked, progress)
+    per_epoch = np.split(np.arange(len(clf.weights_)), epochs)
+    for k, batches in enumerate(per_epoch):
+        weights = torch.cat([clf.weights_[i] for i in batches])
+        assert (weights == 1).sum() == len(X)
+        expected = torch.full((len(X),), 0.5 * (1 - k / epochs))
+        torch.testing.assert_close(weights[weights != 1], expected)
+
+
+def test_linear_decay_and_bad_weights(small_digits):
+    assert [LinearDecay(0.5, 0.1)(p) for p in (0.0, 0.5, 1.0)] == pytest.approx([0.5, 0.3, 0.1])
+    X, y = small_digits
+    with pytest.raises(ValueError, match="weight must be a number >= 0 or a callable"):
+        CNNClassifier(
+            max_epochs=1, oversampler=SyntheticRows(CopySampler(), weight=-1), **SMALL
+        ).fit(X, y)
+    with pytest.raises(ValueError, match=r"weight\(0.000\) must be >= 0, got -1.0"):
+        CNNClassifier(
+            max_epochs=1,
+            oversampler=SyntheticRows(CopySampler(), weight=LinearDecay(-1, 0)),
+            **SMALL,
+        ).fit(X, y)
+
+
 def test_weight_zero_hides_generated_rows_from_training(small_digits):
     X, y = small_digits
     base = dict(max_epochs=3, validation_fraction=0.0, **SMALL)
@@ -165,7 +217,7 @@ def test_oversampler_errors(small_digits):
         CNNClassifier(
             max_epochs=1, oversampler=CopySampler(), train_split=lambda ds, y: (ds, None), **SMALL
         ).fit(X, y)
-    with pytest.raises(ValueError, match="weight must be a number >= 0, got -1.0"):
+    with pytest.raises(ValueError, match="weight must be a number >= 0 or a callable, got -1.0"):
         CNNClassifier(oversampler=SyntheticRows(CopySampler(), weight=-1.0), **SMALL).fit(X, y)
     with pytest.raises(TypeError, match="sampler needs fit_resample"):
         CNNClassifier(oversampler=SyntheticRows("smote"), **SMALL).fit(X, y)
