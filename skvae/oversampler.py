@@ -606,12 +606,11 @@ def _train_vaes(
 def _train_conditional(build, X, y, targets, seed, training, device, verbose) -> dict:
     """Train one conditional VAE on every class; per class to generate for, its view."""
     classes = np.unique(y)
-    index = np.searchsorted(classes, y)
     show = _epoch_printer(verbose)
     model = fit_conditional_vae(
         lambda: build(n_classes=len(classes)),
         X,
-        index,
+        np.searchsorted(classes, y),
         seed,
         training,
         device=device,
@@ -619,14 +618,11 @@ def _train_conditional(build, X, y, targets, seed, training, device, verbose) ->
     )
     if verbose:
         _print_fit(f"conditional VAE on {len(classes)} classes", model)
-    fitted = {}
-    for label in targets:
-        k = int(np.searchsorted(classes, label))
-        members = index == k
-        rows = to_vae_units(X[members], model.scaler)
-        view = model.vae.for_class(k)
-        fitted[label] = (view, model.result, rows, model.codes[members], model.scaler)
-    return fitted
+
+    def view(label):
+        return model.vae.for_class(int(np.searchsorted(classes, label)))
+
+    return _per_class(model, view, X, y, targets)
 
 
 def _train_shared(build, X, y, X_unlabeled, targets, seed, training, device, verbose) -> dict:
@@ -642,11 +638,18 @@ def _train_shared(build, X, y, X_unlabeled, targets, seed, training, device, ver
     )
     if verbose:
         _print_fit(f"shared VAE on {len(X)} labelled and {len(X_unlabeled)} unlabelled rows", model)
+    # The labelled rows come first, so their codes are the first len(X).
+    return _per_class(model, lambda label: model.vae, X, y, targets)
+
+
+def _per_class(model, vae_of, X, y, targets) -> dict:
+    """Per class to generate for, one model's ``(vae, result, rows, codes, scaler)``."""
     fitted = {}
     for label in targets:
-        members = np.flatnonzero(y == label)  # the labelled rows come first
+        members = np.flatnonzero(y == label)
         rows = to_vae_units(X[members], model.scaler)
-        fitted[label] = (model.vae, model.result, rows, model.codes[members], model.scaler)
+        codes = model.codes[members]
+        fitted[label] = (vae_of(label), model.result, rows, codes, model.scaler)
     return fitted
 
 
