@@ -402,8 +402,8 @@ class VAEOversampler(RejectsRemovedParameters, BaseOverSampler):
         if groups:
             settings["categorical"] = groups
         state = rng.get_state()
-        args = (settings, X_vae, y, self.sampling_strategy_, self.image_shape_, device, state)
-        args += (X_vae_unlabeled,)
+        strategy, shape = self.sampling_strategy_, self.image_shape_
+        args = (settings, X_vae, y, strategy, shape, device, state, X_vae_unlabeled)
         kwargs = dict(verbose=self.verbose)
         if self.verbose and _in_cache(train, args, kwargs):
             print("[VAEOversampler] class-VAEs loaded from memory (same rows and settings)")
