@@ -219,10 +219,13 @@ def test_cell_key_records_the_auto_update_rule(monkeypatch):
     auto = ExperimentConfig().resolved()
     assert auto["cnn"]["updates"] == "auto"
     epochs = ExperimentConfig(cnn_params=dict(updates=None, max_epochs=5)).resolved()
-    cell = Cell("digits", 20, None, "AUG", 0)
-    before = cell_key(cell, auto, 50), cell_key(cell, epochs, 50)
+    cell, plain = Cell("digits", 20, None, "AUG", 0), Cell("digits", 20, None, "CNN", 0)
+    before = cell_key(cell, auto, 50), cell_key(cell, epochs, 50), cell_key(plain, auto, 50)
+    monkeypatch.setattr(cells_module, "AUTO_AUGMENTED_EXTRA", 2999)
+    assert cell_key(cell, auto, 50) != before[0]  # the extra of augmented training
+    assert cell_key(plain, auto, 50) == before[2]  # ... is not the plain CNN's
     monkeypatch.setattr(cells_module, "AUTO_UPDATES", (2000, 21))
-    assert cell_key(cell, auto, 50) != before[0]
+    assert cell_key(plain, auto, 50) != before[2]
     assert cell_key(cell, epochs, 50) == before[1]
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import skvae.classifier
-from skvae import CNNClassifier, VAEOversampler
+from skvae import CNNClassifier, RandomAffine, VAEOversampler
 from skvae.datasets import load_digits
 from skvae.experiment import CONDITIONS, Cell, ExperimentConfig, run_cell
 from skvae.experiment.data import load_dataset, make_cv
@@ -41,6 +41,20 @@ def test_auto_budget_grows_with_the_training_rows_as_documented(monkeypatch, n_p
     assert budget <= clf.n_updates_planned_ < budget + per_epoch
     assert _n_training_batches(clf) == clf.n_updates_planned_
     assert clf.n_epochs_ == clf.n_updates_planned_ // per_epoch
+
+
+def test_auto_budget_of_augmented_training_adds_the_extra(monkeypatch):
+    monkeypatch.setattr(skvae.classifier, "AUTO_UPDATES", (7, 2))
+    monkeypatch.setattr(skvae.classifier, "AUTO_AUGMENTED_EXTRA", 11)
+    X, y = _rows(10)
+    plain = CNNClassifier(updates="auto", validation_fraction=0.0, **TINY).fit(X, y)
+    augmented = CNNClassifier(
+        updates="auto", validation_fraction=0.0, augment=RandomAffine(10.0), **TINY
+    ).fit(X, y)
+    per_epoch = math.ceil(len(y) / plain.batch_size)
+    assert plain.n_updates_planned_ == per_epoch * math.ceil((7 + 2 * len(y)) / per_epoch)
+    assert augmented.n_updates_planned_ == per_epoch * math.ceil((18 + 2 * len(y)) / per_epoch)
+    assert _n_training_batches(augmented) == augmented.n_updates_planned_
 
 
 def test_auto_budget_counts_real_rows_only(monkeypatch):

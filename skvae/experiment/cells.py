@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..classifier import AUTO_UPDATES
+from ..classifier import AUTO_AUGMENTED_EXTRA, AUTO_UPDATES
 from .baselines import AUGMENT_LEVELS, STRONG_AUGMENT_DEFAULTS
 from .conditions import CONDITIONS, LATENT_FREE, get_condition
 from .config import SYNTHETIC_DEFAULTS
@@ -162,7 +162,8 @@ def cell_inputs(cell: Cell, params: Mapping[str, Mapping[str, Any]], test_size: 
     if cnn.get("updates") == "auto":
         # "auto" names a rule that lives in code: record the rule, so that changing
         # it recomputes the cells trained by it (cells without "auto" keep their key).
-        cnn["auto_updates"] = list(AUTO_UPDATES)
+        extra = [AUTO_AUGMENTED_EXTRA] if condition.augment is not None else []
+        cnn["auto_updates"] = [*AUTO_UPDATES, *extra]
 
     # Every entry is hashed into the key: adding or renaming one changes the key of
     # every cell that has it (and makes runs recompute those cells).

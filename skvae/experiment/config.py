@@ -36,12 +36,13 @@ VAE_DEFAULTS: dict[str, Any] = dict(augment_size=1.0, max_epochs=200, min_steps=
 #: :class:`~skvae.CNNClassifier` keyword arguments (besides ``augment``,
 #: ``image_shape`` and ``random_state``): the classifier's own defaults, the
 #: recipe chosen on the development set (``updates="auto"``: ``2000 + 20 n``
-#: updates with a cosine schedule, no validation split; docs/ablation.md, round
-#: 11), spelled out so that each cell's key records them, and bf16, which only
-#: saves time: on the development set it stayed within fp32's noise for all four
-#: conditions. The committed Table 2 of ``docs/results/mnist`` ran before the
-#: recipe, with ``updates=None, max_epochs=100, patience=10, min_steps=1000,
-#: validation_fraction=0.2`` in fp32 (docs/results.rst).
+#: updates, 3,000 more with augmentation, with a cosine schedule, no validation
+#: split; docs/ablation.md, rounds 11 and 12), spelled out so that each cell's
+#: key records them, and bf16, which only saves time: on the development set it
+#: stayed within fp32's noise for all four conditions. The committed Table 2 of
+#: ``docs/results/mnist`` ran before the recipe, with ``updates=None,
+#: max_epochs=100, patience=10, min_steps=1000, validation_fraction=0.2`` in fp32
+#: (docs/results.rst).
 CNN_DEFAULTS: dict[str, Any] = dict(updates="auto", validation_fraction=0.0, precision="bf16")
 
 #: How the VAE conditions feed generated images to the CNN. ``form="nested"``
