@@ -131,6 +131,10 @@ image_shape_, categorical_features_, categories_
         that can use one VAE of every class.
         """
         super().check_settings()
+        self._check_one_vae_settings()
+
+    def _check_one_vae_settings(self) -> None:
+        """Raise on a ``vae`` or ``generation`` that one VAE of every class cannot serve."""
         if self.vae == "conditional":
             raise ValueError(
                 "vae='conditional' needs a label for every row; SemiSupervisedVAEOversampler "
@@ -159,9 +163,9 @@ image_shape_, categorical_features_, categories_
         return X[labelled], y[labelled], X[unlabeled]
 
     def _fit_resample(self, X, y, X_unlabeled=None, **params):
-        self.check_settings()
-        if X_unlabeled is None:  # called directly, as imbalanced-learn's fit_resample does
-            X, y, X_unlabeled = self._labelled(X, y)
+        # fit_resample validated the parameters and split off X_unlabeled (maybe empty);
+        # the base class checks its own settings.
+        self._check_one_vae_settings()
         return super()._fit_resample(X, y, X_unlabeled=X_unlabeled, **params)
 
 

@@ -77,7 +77,8 @@ def run_cell(
     data = load_dataset(cell.dataset, config.data_home)
     test_size = config.test_size(cell.dataset)
     cv = make_cv(cell.size, cell.seed, test_size_per_class=test_size, test_mask=data.test_mask)
-    pipe = _cell_pipeline(cell.condition, cell.latent, cell.seed, data, params, cv)
+    split = next(cv.split(data.data, data.target))
+    pipe = _cell_pipeline(cell.condition, cell.latent, cell.seed, data, params, split)
     if vae_memory is not None:
         _set_vae_memory(pipe, vae_memory)
     with warnings.catch_warnings():
@@ -94,8 +95,7 @@ def run_cell(
         )
     fitted = scores["estimator"][0]
     cnn = fitted.named_steps["cnn"]
-    _, test = next(cv.split(data.data, data.target))
-    row = _score_row(cell, scores, cnn, n_test=len(test))
+    row = _score_row(cell, scores, cnn, n_test=len(split[1]))
     samples = None
     steps = [step for name, step in fitted.steps if name != "cnn"]
     sampler = steps[0] if steps else getattr(cnn, "oversampler_", None)
@@ -111,17 +111,19 @@ def run_cell(
     return {"row": row, "samples": samples}
 
 
-def _cell_pipeline(condition: str, latent: int | None, seed: int, data, params: Mapping, cv=None):
+def _cell_pipeline(
+    condition: str, latent: int | None, seed: int, data, params: Mapping, split=None
+):
     """The condition's pipeline with the run's settings, for images of ``data``.
 
     A ``+U`` condition also gets its unlabelled rows: rows of ``data`` outside the
-    training, development and test rows of ``cv``'s split
-    (:func:`~skvae.experiment.data.unlabeled_rows`); none without ``cv``, to check settings.
+    training, development and test rows of the cell's ``(train, test)`` ``split``
+    (:func:`~skvae.experiment.data.unlabeled_rows`); none without it, to check settings.
     """
     per_class = get_condition(condition).unlabeled
     X_unlabeled = data.data[:0] if per_class else None
-    if per_class and cv is not None:
-        train, test = next(cv.split(data.data, data.target))
+    if per_class and split is not None:
+        train, test = split
         is_test = np.zeros(len(data.target), dtype=bool)
         is_test[test] = True
         if data.test_mask is not None:
